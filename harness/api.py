@@ -1,0 +1,235 @@
+"""The Python entry points: ``run`` an experiment, ``load_run`` its results.
+
+The CLI is a thin layer over these. Data flows one way: config -> plan -> model calls ->
+scores (appended to the run folder) -> analysis -> report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.config import ExperimentConfig, ModelConfig, load_experiment
+from harness.errors import ConfigError, RunError
+from harness.models.client import Client, LiteLLMClient
+from harness.paths import cache_root
+from harness.results import (
+    RunWriter,
+    git_commit,
+    load_run,
+    new_run_id,
+    now,
+    read_manifest,
+    read_records,
+    versions,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from harness.plan import Plan
+
+
+def _sha(text: str | bytes) -> str:
+    data = text.encode() if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest()
+
+
+def config_hash(plan: Plan) -> str:
+    """What determines the samples: the config, the templates and the task files."""
+    parts = [plan.experiment.model_dump_json()]
+    parts += [v.template.source for v in plan.variants.values()]
+    parts += [t.config.model_dump_json() for t in plan.tasks.values()]
+    parts += [f"{t.config.name}:{i.id}:{i.input}:{i.target}" for t in plan.tasks.values()
+              for i in t.items]
+    return _sha("\x1e".join(parts))
+
+
+def manifest_for(plan: Plan, run_id: str, status: str) -> dict[str, Any]:
+    experiment = plan.experiment
+    return {
+        "run_id": run_id,
+        "experiment": experiment.name,
+        "experiment_file": str(experiment.source),
+        "status": status,
+        "started_at": now(),
+        "finished_at": None,
+        "seed": experiment.seed,
+        "config": experiment.model_dump(mode="json"),
+        "config_hash": config_hash(plan),
+        "templates": {
+            name: {"path": str(v.template.path), "sha256": _sha(v.template.source),
+                   "reasoning": v.reasoning}
+            for name, v in plan.variants.items()
+        },
+        "tasks": {
+            name: {"source": str(t.config.source), "items": len(t.items),
+                   "cluster_field": t.config.cluster_field,
+                   "has_gold_docs": bool(t.config.gold_docs_field)}
+            for name, t in plan.tasks.items()
+        },
+        "scorers": {
+            name: [{"name": s.name, "kind": s.kind} for s in t.scorers]
+            for name, t in plan.tasks.items()
+        },
+        "models": {label: {"model": m.model, "api_base": m.api_base}
+                   for label, m in plan.models.items()},
+        "samples_planned": len(plan.samples),
+        "versions": versions(),
+        "git_commit": git_commit(experiment.source.parent),
+    }
+
+
+def apply_overrides(
+    experiment: ExperimentConfig,
+    *,
+    limit: int | None = None,
+    models: list[str] | None = None,
+    epochs: int | None = None,
+    seed: int | None = None,
+    concurrency: int | None = None,
+    max_error_rate: float | None = None,
+    max_cost_usd: float | None = None,
+    cache: bool | None = None,
+    cache_dir: str | None = None,
+) -> ExperimentConfig:
+    """Command-line settings win over the file; the result is validated like the file."""
+    update: dict[str, Any] = {}
+    for key, value in (("limit", limit), ("epochs", epochs), ("seed", seed),
+                       ("concurrency", concurrency), ("max_error_rate", max_error_rate),
+                       ("max_cost_usd", max_cost_usd), ("cache", cache),
+                       ("cache_dir", cache_dir)):
+        if value is not None:
+            update[key] = value
+    if models:
+        update["models"] = [ModelConfig.model_validate(m) for m in models]
+    if not update:
+        return experiment
+    data = experiment.model_dump()
+    data.update(update)
+    try:
+        updated = ExperimentConfig.model_validate(data)
+    except Exception as exc:
+        raise ConfigError(f"command-line option: {exc}".splitlines()[0]) from None
+    updated.source = experiment.source
+    return updated
+
+
+def build_client(experiment: ExperimentConfig, client: Client | None = None) -> tuple[Client, Any]:
+    """The production stack: cache -> retries -> per-model limits -> LiteLLM."""
+    from harness.cache import CachedClient, ResponseCache
+    from harness.models.limits import LimitedClient
+    from harness.models.retry import RetryingClient
+
+    inner: Client = client or LiteLLMClient()
+    stack: Client = RetryingClient(LimitedClient(inner), retries=experiment.retries)
+    cache = None
+    if experiment.cache:
+        cache = ResponseCache(cache_root(experiment.cache_dir) / "responses.sqlite")
+        stack = CachedClient(stack, cache)
+    return stack, cache
+
+
+def run(
+    config: str | Path | ExperimentConfig,
+    *,
+    resume: str | None = None,
+    results_dir: str | Path = "results",
+    reports_dir: str | Path | None = "reports",
+    quiet: bool = False,
+    client: Client | None = None,
+    **overrides: Any,
+) -> pd.DataFrame:
+    """Run an experiment and return its samples as a DataFrame (see ``load_run``).
+
+    ``overrides`` are the command-line settings (limit, models, epochs, seed, concurrency,
+    max_error_rate, max_cost_usd, cache, cache_dir). ``resume`` continues a run folder's run,
+    calling the model only for samples that have not finished. ``client`` replaces the LiteLLM
+    client (tests, or a custom transport).
+    """
+    from harness.plan import build_plan
+    from harness.progress import Progress
+    from harness.runner import execute
+
+    experiment = config if isinstance(config, ExperimentConfig) else load_experiment(Path(config))
+    experiment = apply_overrides(experiment, **overrides)
+    plan = build_plan(experiment)
+
+    results_dir = Path(results_dir)
+    skip: set[str] = set()
+    prior_cost = 0.0
+    if resume:
+        run_dir = Path(resume) if Path(resume).is_dir() else results_dir / resume
+        old = read_manifest(run_dir)
+        run_id = old["run_id"]
+        if old.get("config_hash") != config_hash(plan):
+            raise ConfigError(
+                f"{experiment.source}: the experiment, its templates or its data changed since "
+                f"run {run_id} started; start a new run instead of resuming"
+            )
+        manifest = {**old, "status": "running", "resumed_at": now()}
+        for record in read_records(run_dir):
+            if record.get("error") is None:
+                skip.add(record["sample_id"])
+                prior_cost += record.get("cost_usd") or 0.0
+    else:
+        run_id = new_run_id(experiment.name)
+        run_dir = results_dir / run_id
+        manifest = manifest_for(plan, run_id, "running")
+
+    writer = RunWriter(run_dir)
+    writer.write_manifest(manifest)
+    stack, cache = build_client(experiment, client)
+    progress = Progress(len(plan.samples), done=len(skip), quiet=quiet)
+    progress.cost = prior_cost
+    status, stop_message = "complete", None
+    try:
+        outcome = asyncio.run(
+            execute(plan, stack, writer, run_id=run_id, skip=skip, progress=progress)
+        )
+        if outcome.stopped:
+            status = "stopped"
+            stop_message = (f"run stopped: {outcome.stopped}; results so far are in {run_dir}; "
+                            f"continue with: harness run {experiment.source} --resume {run_id}")
+    except KeyboardInterrupt:
+        status = "interrupted"
+        stop_message = (f"interrupted; finished samples are saved in {run_dir}; "
+                        f"continue with: harness run {experiment.source} --resume {run_id}")
+    finally:
+        progress.close()
+        writer.close()
+        if cache is not None:
+            cache.close()
+        manifest.update(status=status, finished_at=now())
+        writer.write_manifest(manifest)
+
+    samples = load_run(run_dir)
+    if reports_dir is not None:
+        from harness.report import write_report
+
+        samples.attrs["report"] = str(write_report(run_dir, reports_dir))
+    if stop_message:
+        raise RunError(stop_message) if status != "interrupted" else _interrupted(stop_message)
+    _check_error_rate(samples, experiment.max_error_rate, run_dir)
+    return samples
+
+
+def _interrupted(message: str) -> RunError:
+    error = RunError(message)
+    error.exit_code = 130
+    return error
+
+
+def _check_error_rate(samples: pd.DataFrame, threshold: float, run_dir: Path) -> None:
+    if samples.empty:
+        return
+    rate = float(samples["error"].notna().mean())
+    if rate > threshold:
+        first = samples.loc[samples["error"].notna(), "error"].iloc[0]
+        raise RunError(
+            f"{rate:.1%} of samples failed (max_error_rate {threshold:.0%}); results and report "
+            f"are in {run_dir}; first error: {first}"
+        )
+

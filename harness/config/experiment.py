@@ -1,0 +1,165 @@
+"""The experiment file: the matrix of tasks x prompt variants x models x epochs.
+
+Written to be read at a glance, like a promptfoo config: short forms (a bare template name, a
+bare LiteLLM model string) expand to the full forms below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from harness.config.task import Step
+from harness.config.validation import validate
+from harness.config.yaml_lines import load_yaml
+
+NAME = r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$"
+
+
+class VariantConfig(BaseModel):
+    """A prompt strategy: a template plus the knobs that change what the model sees."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=NAME)
+    template: str = ""
+    shots: int = Field(default=0, ge=0, le=64)
+    fewshot: Literal["random", "fixed", "similar"] = "random"
+    fewshot_ids: list[str] | None = None
+    reasoning: bool | None = None
+    parser: list[Step] | None = None
+    rag: bool = False
+    retriever: Literal["dense", "bm25", "hybrid"] = "dense"
+    k: int = Field(default=3, ge=1, le=50)
+    chunk_size: int = Field(default=200, ge=8)
+    chunk_overlap: int = Field(default=40, ge=0)
+    max_tokens: int | None = Field(default=None, ge=1)
+    system: str | None = None
+    vars: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"name": value, "template": value}
+        if isinstance(value, dict) and "template" not in value and "name" in value:
+            return {**value, "template": value["name"]}
+        return value
+
+    @field_validator("rag", mode="before")
+    @classmethod
+    def _on_off(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.lower() in {"on", "off"}:
+            return value.lower() == "on"
+        return value
+
+    @field_validator("parser", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        return [value] if isinstance(value, (str, dict)) else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> VariantConfig:
+        if self.fewshot == "fixed" and self.shots and not self.fewshot_ids:
+            raise ValueError("fewshot: fixed needs fewshot_ids, the ids of the examples to use")
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError("chunk_overlap must be smaller than chunk_size")
+        return self
+
+
+class ModelConfig(BaseModel):
+    """A model by its LiteLLM string, with the parameters sent on every call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(min_length=3)
+    name: str | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=1)
+    api_base: str | None = None
+    api_key_env: str | None = None
+    timeout: float = Field(default=120.0, gt=0)
+    max_concurrency: int | None = Field(default=None, ge=1)
+    rpm: float | None = Field(default=None, gt=0)
+    tpm: float | None = Field(default=None, gt=0)
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"model": value}
+        if isinstance(value, dict) and ("api_key" in value or "api_key" in value.get("params", {})):
+            raise ValueError(
+                "never put an API key in a config file: export it in an environment variable "
+                "and name that variable with api_key_env"
+            )
+        return value
+
+    @field_validator("model")
+    @classmethod
+    def _has_provider(cls, value: str) -> str:
+        if "/" not in value:
+            raise ValueError(
+                f"'{value}' has no provider prefix; write it as LiteLLM does, e.g. "
+                f"openai/{value} or hf/<model folder>"
+            )
+        return value
+
+    @property
+    def label(self) -> str:
+        return self.name or self.model
+
+
+class ExperimentConfig(BaseModel):
+    """A whole experiment as written in ``experiments/<name>.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="", pattern=r"^$|" + NAME)
+    description: str = ""
+    tasks: list[str] = Field(min_length=1)
+    variants: list[VariantConfig] = Field(min_length=1)
+    models: list[ModelConfig] = Field(min_length=1)
+    epochs: int = Field(default=1, ge=1, le=100)
+    limit: int | None = Field(default=None, ge=1)
+    seed: int = 0
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    max_tokens: int = Field(default=256, ge=1)
+    concurrency: int = Field(default=16, ge=1, le=1024)
+    retries: int = Field(default=6, ge=0, le=20)
+    max_error_rate: float = Field(default=0.1, ge=0, le=1)
+    max_cost_usd: float | None = Field(default=None, gt=0)
+    cache: bool = True
+    cache_dir: str | None = None
+
+    source: Path = Field(default=Path("experiment.yaml"), exclude=True)
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _task_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> ExperimentConfig:
+        for what, names in (
+            ("variant", [v.name for v in self.variants]),
+            ("model", [m.label for m in self.models]),
+        ):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"{what} names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+
+def load_experiment(path: Path) -> ExperimentConfig:
+    """Load and validate an experiment file."""
+    path = Path(path)
+    data, lines = load_yaml(path)
+    experiment = validate(ExperimentConfig, data, file=path, lines=lines)
+    experiment.source = path
+    if not experiment.name:
+        experiment.name = path.stem
+    return experiment

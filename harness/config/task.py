@@ -1,0 +1,126 @@
+"""The task file: a dataset, how its rows become prompts and targets, and how answers are scored.
+
+Modelled on lm-evaluation-harness's YAML tasks: Jinja2 fields turn a row into the text the model
+sees (``input``) and the gold answer (``target``); answer extraction is a chain of filters.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from harness.config.validation import validate
+from harness.config.yaml_lines import load_yaml
+
+
+class Step(BaseModel):
+    """One parser or scorer: a registered name plus its arguments, written beside the name."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @property
+    def args(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class CorpusConfig(BaseModel):
+    """The documents a RAG variant retrieves from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    id_field: str = "id"
+    text_field: str = "text"
+    title_field: str | None = None
+
+
+class TaskConfig(BaseModel):
+    """A task as written in ``tasks/<name>/task.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    data: dict[str, str] = Field(min_length=1)
+    eval_split: str = "test"
+    fewshot_split: str | None = None
+    id_field: str = "id"
+    input: str
+    target: str
+    rationale: str | None = None
+    instructions: str = ""
+    answer_format: str = ""
+    choices: list[str] | None = None
+    parser: list[Step] = Field(default_factory=lambda: [Step(name="strip")])
+    scorers: list[Step] = Field(default_factory=lambda: [Step(name="exact_match")], min_length=1)
+    cluster_field: str | None = None
+    corpus: CorpusConfig | None = None
+    gold_docs_field: str | None = None
+
+    # The folder the task file sits in: data paths are relative to it.
+    root: Path = Field(default=Path("."), exclude=True)
+    source: Path = Field(default=Path("task.yaml"), exclude=True)
+
+    @field_validator("parser", "scorers", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        return [value] if isinstance(value, (str, dict)) else value
+
+    @field_validator("parser")
+    @classmethod
+    def _known_parsers(cls, steps: list[Step]) -> list[Step]:
+        from harness.parsers import check_step
+
+        for step in steps:
+            check_step(step.name, step.args)
+        return steps
+
+    @field_validator("scorers")
+    @classmethod
+    def _known_scorers(cls, steps: list[Step]) -> list[Step]:
+        from harness.scorers import check_scorer
+
+        names = [s.name for s in steps]
+        if len(set(names)) != len(names):
+            raise ValueError("each scorer may appear once")
+        for step in steps:
+            check_scorer(step.name, step.args)
+        return steps
+
+    @model_validator(mode="after")
+    def _splits_exist(self) -> TaskConfig:
+        if self.eval_split not in self.data:
+            raise ValueError(
+                f"eval_split '{self.eval_split}' is not one of the data splits "
+                f"({', '.join(self.data)})"
+            )
+        if self.fewshot_split is not None and self.fewshot_split not in self.data:
+            raise ValueError(
+                f"fewshot_split '{self.fewshot_split}' is not one of the data splits "
+                f"({', '.join(self.data)})"
+            )
+        return self
+
+    def data_path(self, split: str) -> Path:
+        return (self.root / self.data[split]).resolve()
+
+
+def load_task(path: Path) -> TaskConfig:
+    """Load and validate a task file (or a folder holding ``task.yaml``)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "task.yaml"
+    data, lines = load_yaml(path)
+    task = validate(TaskConfig, data, file=path, lines=lines)
+    task.root = path.parent.resolve()
+    task.source = path
+    return task

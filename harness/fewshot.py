@@ -1,0 +1,82 @@
+"""Choosing the solved examples a few-shot prompt shows.
+
+Three methods, chosen per variant: ``fixed`` (listed ids), ``random`` (seeded per item, so an
+item's shots do not depend on which other items are in the run) and ``similar`` (the item's
+nearest neighbours by sentence embedding). Whatever the method, an item never sees itself or
+an exact duplicate of its own input among its shots: that would leak the answer.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from harness.dataset import Item
+from harness.errors import ConfigError
+from harness.scorers import normalize
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+
+
+def _allowed(item: Item, pool: Sequence[Item]) -> list[Item]:
+    own = normalize(item.input)
+    return [shot for shot in pool if shot.id != item.id and normalize(shot.input) != own]
+
+
+def fixed_shots(item: Item, pool: Sequence[Item], ids: Sequence[str], k: int) -> list[Item]:
+    """The listed examples in the listed order, minus any that would leak this item."""
+    by_id = {shot.id: shot for shot in pool}
+    missing = [i for i in ids if i not in by_id]
+    if missing:
+        raise ConfigError(f"fewshot_ids not in the few-shot split: {', '.join(missing[:5])}")
+    allowed = {shot.id for shot in _allowed(item, pool)}
+    return [by_id[i] for i in ids if i in allowed][:k]
+
+
+def random_shots(item: Item, pool: Sequence[Item], k: int, seed: int) -> list[Item]:
+    """k examples drawn with a generator seeded by (seed, item id): stable across runs."""
+    candidates = _allowed(item, pool)
+    rng = random.Random(f"{seed}:{item.id}")
+    return rng.sample(candidates, min(k, len(candidates)))
+
+
+class NearestShots:
+    """Nearest few-shot examples by cosine similarity of sentence embeddings.
+
+    The pool is embedded once; queries are embedded in one batch per call, which is what keeps
+    similarity selection cheap for a whole run.
+    """
+
+    def __init__(self, pool: Sequence[Item], embed: Embed) -> None:
+        self.pool = list(pool)
+        self.embed = embed
+        vectors = np.asarray(embed([shot.input for shot in self.pool]), dtype=np.float32)
+        self.vectors = _unit(vectors)
+        self._normalized = [normalize(shot.input) for shot in self.pool]
+
+    def select(self, items: Sequence[Item], k: int) -> dict[str, list[Item]]:
+        """Each item's k nearest allowed examples, the most similar last (next to the question)."""
+        if not items or not self.pool:
+            return {item.id: [] for item in items}
+        queries = _unit(np.asarray(self.embed([item.input for item in items]), dtype=np.float32))
+        similarity = queries @ self.vectors.T
+        out: dict[str, list[Item]] = {}
+        for row, item in enumerate(items):
+            own = normalize(item.input)
+            banned = {
+                i
+                for i, shot in enumerate(self.pool)
+                if shot.id == item.id or self._normalized[i] == own
+            }
+            # Stable sort on negated similarity: ties keep the pool's order.
+            order = np.argsort(-similarity[row], kind="stable")
+            chosen = [int(i) for i in order if int(i) not in banned][:k]
+            out[item.id] = [self.pool[i] for i in reversed(chosen)]
+        return out
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms == 0, 1.0, norms)

@@ -1,0 +1,281 @@
+"""Expand an experiment into samples: tasks x variants x models x epochs.
+
+Planning does everything that can fail without a model: it loads every task, selects
+few-shot examples, retrieves context, and renders every prompt. A missing template variable or
+a bad data row therefore stops the run before the first (paid) model call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.config import ExperimentConfig, ModelConfig, TaskConfig, VariantConfig, load_task
+from harness.dataset import Item, load_items
+from harness.errors import ConfigError
+from harness.fewshot import NearestShots, fixed_shots, random_shots
+from harness.parsers import Parse, build_parser
+from harness.paths import cache_root, resolve_task
+from harness.prompting import PromptTemplate, load_template, render_messages, resolve_template
+from harness.scorers import Scorer, build_scorer
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """One retrieved chunk, as recorded with the sample."""
+
+    doc_id: str
+    chunk_id: str
+    score: float
+    text: str = field(repr=False, default="")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One model call to make: everything needed to call, score and record it."""
+
+    sample_id: str
+    task: str
+    variant: str
+    model: str
+    epoch: int
+    item: Item
+    messages: tuple[dict[str, str], ...]
+    params: dict[str, Any]
+    retrieved: tuple[Retrieved, ...] = ()
+
+
+@dataclass
+class TaskPlan:
+    config: TaskConfig
+    items: list[Item]
+    scorers: list[Scorer]
+
+
+@dataclass
+class VariantPlan:
+    config: VariantConfig
+    template: PromptTemplate
+    reasoning: bool
+    parsers: dict[str, Parse]  # per task: the task's chain, or the variant's override
+
+
+@dataclass
+class Plan:
+    experiment: ExperimentConfig
+    tasks: dict[str, TaskPlan]
+    variants: dict[str, VariantPlan]
+    models: dict[str, ModelConfig]
+    samples: list[Sample]
+
+    def score(self, sample: Sample, output: str) -> tuple[str, dict[str, float]]:
+        """Parse the raw output into an answer, and score it with every scorer of the task."""
+        answer = self.variants[sample.variant].parsers[sample.task](output)
+        return answer, {
+            s.name: float(s.score(answer, sample.item.target))
+            for s in self.tasks[sample.task].scorers
+        }
+
+
+Embed = Callable[[Sequence[str]], Any]
+
+
+def sample_id(task: str, variant: str, model: str, item_id: str, epoch: int) -> str:
+    key = "\x1f".join((task, variant, model, item_id, str(epoch)))
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def format_context(hits: Sequence[Retrieved], titles: dict[str, str]) -> str:
+    lines = []
+    for n, hit in enumerate(hits, start=1):
+        title = titles.get(hit.doc_id)
+        lines.append(f"[{n}] {title}: {hit.text}" if title else f"[{n}] {hit.text}")
+    return "\n\n".join(lines)
+
+
+def _default_embed() -> Embed:
+    from harness.retrieval import get_embedder
+
+    return get_embedder().embed
+
+
+def _load_task(reference: str, base: Path, limit: int | None) -> TaskPlan:
+    config = load_task(resolve_task(reference, base))
+    items = load_items(config, config.eval_split)
+    if limit is not None:
+        items = items[:limit]
+    if not items:
+        raise ConfigError(f"split '{config.eval_split}' has no items", file=config.source)
+    scorers = [build_scorer(s.name, s.args) for s in config.scorers]
+    return TaskPlan(config=config, items=items, scorers=scorers)
+
+
+def _variant(config: VariantConfig, tasks: dict[str, TaskPlan], base: Path) -> VariantPlan:
+    template = load_template(resolve_template(config.template, base))
+    reasoning = template.reasoning if config.reasoning is None else config.reasoning
+    parsers: dict[str, Parse] = {}
+    for name, task in tasks.items():
+        steps = [(s.name, s.args) for s in (config.parser or task.config.parser)]
+        if reasoning:
+            steps.insert(0, ("answer_is", {}))
+        parsers[name] = build_parser(steps, task.config.choices or ())
+    return VariantPlan(config=config, template=template, reasoning=reasoning, parsers=parsers)
+
+
+class _Shots:
+    """Few-shot selection for one task, with the pool and similarity index built once."""
+
+    def __init__(self, task: TaskPlan, seed: int, embed: Callable[[], Embed]) -> None:
+        self.task = task
+        self.seed = seed
+        self._embed = embed
+        self._pool: list[Item] | None = None
+        self._nearest: NearestShots | None = None
+
+    def pool(self, variant: VariantConfig) -> list[Item]:
+        if self._pool is None:
+            split = self.task.config.fewshot_split
+            if split is None:
+                raise ConfigError(
+                    f"variant '{variant.name}' asks for {variant.shots} shots but task "
+                    f"'{self.task.config.name}' names no fewshot_split",
+                    file=self.task.config.source,
+                )
+            self._pool = load_items(self.task.config, split)
+        return self._pool
+
+    def for_items(self, variant: VariantConfig) -> dict[str, list[Item]]:
+        items = self.task.items
+        if variant.shots == 0:
+            return {item.id: [] for item in items}
+        pool = self.pool(variant)
+        if variant.fewshot == "fixed":
+            ids = variant.fewshot_ids or []
+            return {item.id: fixed_shots(item, pool, ids, variant.shots) for item in items}
+        if variant.fewshot == "random":
+            return {item.id: random_shots(item, pool, variant.shots, self.seed) for item in items}
+        if self._nearest is None:
+            self._nearest = NearestShots(pool, self._embed())
+        return self._nearest.select(items, variant.shots)
+
+
+def _retrieve(
+    task: TaskPlan, variant: VariantConfig, index_dir: Path
+) -> tuple[dict[str, list[Retrieved]], dict[str, str]]:
+    corpus = task.config.corpus
+    if corpus is None:
+        raise ConfigError(
+            f"variant '{variant.name}' has rag: on but task '{task.config.name}' has no corpus",
+            file=task.config.source,
+        )
+    from harness.dataset import read_rows
+    from harness.retrieval import Document, RetrievalConfig, open_retriever
+
+    path = (task.config.root / corpus.path).resolve()
+    docs, titles = [], {}
+    for line, row in read_rows(path):
+        if corpus.id_field not in row or corpus.text_field not in row:
+            raise ConfigError(
+                f"corpus row needs '{corpus.id_field}' and '{corpus.text_field}'", file=path,
+                line=line,
+            )
+        title = str(row[corpus.title_field]) if corpus.title_field and row.get(
+            corpus.title_field) else None
+        docs.append(Document(id=str(row[corpus.id_field]), text=str(row[corpus.text_field]),
+                             title=title))
+        if title:
+            titles[str(row[corpus.id_field])] = title
+    retriever = open_retriever(
+        docs,
+        RetrievalConfig(kind=variant.retriever, k=variant.k, chunk_size=variant.chunk_size,
+                        chunk_overlap=variant.chunk_overlap),
+        index_dir=index_dir,
+    )
+    results = retriever.search_many([item.input for item in task.items], variant.k)
+    hits = {
+        item.id: [Retrieved(h.doc_id, h.chunk_id, float(h.score), h.text) for h in found]
+        for item, found in zip(task.items, results, strict=True)
+    }
+    return hits, titles
+
+
+def _params(experiment: ExperimentConfig, model: ModelConfig, variant: VariantConfig) -> dict:
+    params: dict[str, Any] = {
+        "temperature": experiment.temperature if model.temperature is None else model.temperature,
+        "max_tokens": variant.max_tokens or model.max_tokens or experiment.max_tokens,
+    }
+    params.update(model.params)
+    return params
+
+
+def build_plan(experiment: ExperimentConfig, *, embed: Callable[[], Embed] | None = None) -> Plan:
+    """Load, select, retrieve and render everything the run will send."""
+    base = experiment.source.parent
+    tasks: dict[str, TaskPlan] = {}
+    for reference in experiment.tasks:
+        plan = _load_task(reference, base, experiment.limit)
+        if plan.config.name in tasks:
+            raise ConfigError(f"task '{plan.config.name}' is listed twice", file=experiment.source)
+        tasks[plan.config.name] = plan
+    variants = {v.name: _variant(v, tasks, base) for v in experiment.variants}
+    models = {m.label: m for m in experiment.models}
+    index_dir = cache_root(experiment.cache_dir) / "indexes"
+    samples: list[Sample] = []
+    for task in tasks.values():
+        shots = _Shots(task, experiment.seed, embed or _default_embed)
+        for variant in variants.values():
+            chosen = shots.for_items(variant.config)
+            retrieved, titles = ({}, {})
+            if variant.config.rag:
+                retrieved, titles = _retrieve(task, variant.config, index_dir)
+            for item in task.items:
+                hits = retrieved.get(item.id, [])
+                context = {
+                    "input": item.input,
+                    "item": item.fields,
+                    "shots": [
+                        {"input": s.input, "target": s.target, "rationale": s.rationale,
+                         "item": s.fields}
+                        for s in chosen[item.id]
+                    ],
+                    "documents": [
+                        {"id": h.doc_id, "title": titles.get(h.doc_id), "text": h.text,
+                         "score": h.score}
+                        for h in hits
+                    ],
+                    "context": format_context(hits, titles),
+                    "task": {
+                        "name": task.config.name,
+                        "description": task.config.description,
+                        "instructions": task.config.instructions,
+                        "answer_format": task.config.answer_format,
+                        "choices": task.config.choices or [],
+                    },
+                    "reasoning": variant.reasoning,
+                    "system": variant.config.system,
+                    "vars": variant.config.vars,
+                }
+                where = f"task {task.config.name}, variant {variant.config.name}, item {item.id}"
+                messages = tuple(render_messages(variant.template, context, where=where))
+                for model in models.values():
+                    params = _params(experiment, model, variant.config)
+                    for epoch in range(experiment.epochs):
+                        samples.append(
+                            Sample(
+                                sample_id=sample_id(task.config.name, variant.config.name,
+                                                    model.label, item.id, epoch),
+                                task=task.config.name,
+                                variant=variant.config.name,
+                                model=model.label,
+                                epoch=epoch,
+                                item=item,
+                                messages=messages,
+                                params=params,
+                                retrieved=tuple(hits),
+                            )
+                        )
+    return Plan(experiment=experiment, tasks=tasks, variants=variants, models=models,
+                samples=samples)

@@ -1,0 +1,56 @@
+"""``harness render``: the exact messages one item gets under one variant, before any call."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.config import load_experiment
+from harness.errors import ConfigError
+
+
+def render_item(
+    experiment_path: Path, *, variant: str, item: str, task: str | None = None,
+    as_json: bool = False,
+) -> str:
+    from harness.config import load_task
+    from harness.paths import resolve_task
+    from harness.plan import build_plan
+
+    experiment = load_experiment(experiment_path)
+    variants = {v.name: v for v in experiment.variants}
+    if variant not in variants:
+        raise ConfigError(f"no variant '{variant}' in {experiment_path} "
+                          f"(variants: {', '.join(variants)})")
+    base = experiment.source.parent
+    task_refs = {load_task(resolve_task(ref, base)).name: ref for ref in experiment.tasks}
+    if task is None:
+        task = next(iter(task_refs))
+    if task not in task_refs:
+        raise ConfigError(f"no task '{task}' in {experiment_path} (tasks: {', '.join(task_refs)})")
+    narrowed = experiment.model_copy(update={
+        "variants": [variants[variant]],
+        "tasks": [task_refs[task]],
+        "models": experiment.models[:1],
+        "epochs": 1,
+        "limit": None,
+    })
+    plan = build_plan(narrowed)
+    samples = plan.samples
+    chosen = next((s for s in samples if s.item.id == item), None)
+    if chosen is None and item.isdigit() and int(item) < len(samples):
+        chosen = samples[int(item)]
+    if chosen is None:
+        raise ConfigError(f"no item '{item}' in task '{task}' ({len(samples)} items; give an id "
+                          "or a 0-based position)")
+    if as_json:
+        return json.dumps(list(chosen.messages), indent=2, ensure_ascii=False)
+    lines = [f"# task {task} · variant {variant} · item {chosen.item.id} · "
+             f"target {chosen.item.target!r}"]
+    for message in chosen.messages:
+        lines.append(f"\n── {message['role']} " + "─" * 40)
+        lines.append(message["content"])
+    if chosen.retrieved:
+        lines.append("\n── retrieved " + "─" * 36)
+        lines += [f"{h.doc_id} ({h.chunk_id}) score={h.score:.3f}" for h in chosen.retrieved]
+    return "\n".join(lines)

@@ -1,0 +1,148 @@
+"""Prompt templates: Jinja2 files that render into chat messages.
+
+A template marks where each chat message starts with ``{{ role("system") }}``,
+``{{ role("user") }}`` or ``{{ role("assistant") }}``; text before the first marker (or a
+template with none) is one user message. Few-shot examples can be prior turns or inline text:
+the template decides. Markers carry a random nonce per render, so nothing in a data row can
+forge a message boundary.
+
+A template may start with a front-matter comment that describes it::
+
+    {#---
+    description: Chain-of-thought, then the final answer.
+    reasoning: true
+    ---#}
+
+``reasoning: true`` tells the runner to pull the final answer out of the reasoning first.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import Template, TemplateSyntaxError
+
+from harness.errors import ConfigError
+from harness.templating import RenderErrors, describe, environment
+
+ROLES = ("system", "user", "assistant")
+_FRONT = re.compile(r"\A\{#-?---\n(?P<meta>.*?)\n---#\}\n?", re.DOTALL)
+BUILTIN_DIR = Path(__file__).parent / "builtin_prompts"
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    """A loaded template file and what its front matter says about it."""
+
+    name: str
+    path: Path
+    source: str
+    reasoning: bool
+    description: str
+    compiled: Template
+
+    def render(self, context: dict[str, Any]) -> list[dict[str, str]]:
+        """Render to chat messages. Raises the template's own errors (see ``render_messages``)."""
+        nonce = secrets.token_hex(8)
+        marker = re.compile(rf"\x00{nonce}:(system|user|assistant)\x00")
+
+        def role(name: str) -> str:
+            if name not in ROLES:
+                raise ValueError(f"role must be one of {', '.join(ROLES)}, not '{name}'")
+            return f"\x00{nonce}:{name}\x00"
+
+        text = self.compiled.render({**context, "role": role})
+        parts = marker.split(text)
+        messages: list[dict[str, str]] = []
+        if parts[0].strip():
+            messages.append({"role": "user", "content": parts[0].strip()})
+        for name, content in zip(parts[1::2], parts[2::2], strict=True):
+            content = content.strip()
+            if content or name == "assistant":
+                messages.append({"role": name, "content": content})
+        if not messages or (messages[-1]["role"] == "assistant" and not messages[-1]["content"]):
+            messages = [m for m in messages if m["content"]]
+        if not messages:
+            raise ValueError("the template rendered no message")
+        return messages
+
+
+def _search_dirs(base: Path) -> list[Path]:
+    dirs: list[Path] = []
+    for folder in (base.resolve(), *base.resolve().parents):
+        dirs.append(folder / "prompts")
+    dirs.append(Path.cwd() / "prompts")
+    dirs.append(BUILTIN_DIR)
+    return dirs
+
+
+def resolve_template(reference: str, base: Path) -> Path:
+    """Find a template by path (relative to ``base`` or the working folder) or library name."""
+    candidate = Path(reference)
+    if candidate.suffix in {".j2", ".jinja", ".jinja2"} or "/" in reference:
+        for root in (base, Path.cwd()):
+            path = candidate if candidate.is_absolute() else root / candidate
+            if path.is_file():
+                return path.resolve()
+        raise ConfigError(f"template file '{reference}' not found (looked in {base} and .)")
+    for folder in _search_dirs(base):
+        for suffix in (".j2", ".jinja", ".jinja2"):
+            path = folder / f"{reference}{suffix}"
+            if path.is_file():
+                return path.resolve()
+    known = sorted({p.stem for d in _search_dirs(base) if d.is_dir() for p in d.glob("*.j2")})
+    raise ConfigError(
+        f"no prompt template named '{reference}' (library: {', '.join(known) or 'empty'}); "
+        "give a template name from prompts/ or a path to a .j2 file"
+    )
+
+
+@cache
+def load_template(path: Path) -> PromptTemplate:
+    source = path.read_text(encoding="utf-8")
+    meta: dict[str, Any] = {}
+    match = _FRONT.match(source)
+    if match:
+        try:
+            meta = yaml.safe_load(match.group("meta")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"bad front matter: {exc}".splitlines()[0], file=path) from None
+    try:
+        compiled = environment().from_string(source)
+    except TemplateSyntaxError as exc:
+        raise ConfigError(exc.message or "syntax error", file=path, line=exc.lineno) from None
+    return PromptTemplate(
+        name=path.stem,
+        path=path,
+        source=source,
+        reasoning=bool(meta.get("reasoning", False)),
+        description=str(meta.get("description", "")),
+        compiled=compiled,
+    )
+
+
+def render_messages(
+    template: PromptTemplate, context: dict[str, Any], *, where: str
+) -> list[dict[str, str]]:
+    """Render, turning any template failure into a one-line ConfigError naming the template."""
+    try:
+        return template.render(context)
+    except RenderErrors as exc:
+        line = _template_line(exc)
+        raise ConfigError(f"{describe(exc)} ({where})", file=template.path, line=line) from None
+
+
+def _template_line(exc: BaseException) -> int | None:
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line

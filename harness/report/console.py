@@ -1,0 +1,27 @@
+"""The table ``harness run`` prints when it finishes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from harness.report.tables import pct, text_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def summary_table(samples: pd.DataFrame) -> str:
+    from harness.analysis import summary
+
+    if samples.empty:
+        return "no samples finished"
+    table = summary(samples)
+    errors = samples.assign(failed=samples["error"].notna()).groupby(
+        ["task", "model", "variant"])["failed"].sum()
+    rows = []
+    for _, row in table.sort_values(["task", "model", "mean"], ascending=[True, True, False]) \
+            .iterrows():
+        rows.append([row["task"], row["model"], row["variant"], pct(row["mean"]),
+                     f"[{pct(row['ci_low'])}, {pct(row['ci_high'])}]", int(row["n"]),
+                     int(errors.get((row["task"], row["model"], row["variant"]), 0))])
+    return text_table(["task", "model", "variant", "score %", "95% CI", "n", "errors"], rows)

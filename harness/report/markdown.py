@@ -1,0 +1,107 @@
+"""The markdown report: what a reviewer reads to decide which prompt to ship."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from harness.report.operations import operations
+from harness.report.tables import markdown_table, pct
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def _header(samples: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
+    config = manifest.get("config", {})
+    lines = [
+        f"# Run {manifest['run_id']}",
+        "",
+        f"- experiment: `{manifest.get('experiment')}` ({manifest.get('experiment_file')})",
+        f"- status: **{manifest.get('status')}**, started {manifest.get('started_at')}, "
+        f"finished {manifest.get('finished_at')}",
+        f"- samples: {len(samples)} of {manifest.get('samples_planned')} planned; "
+        f"epochs {config.get('epochs')}, seed {manifest.get('seed')}, "
+        f"limit {config.get('limit')}",
+        f"- models: {', '.join(f'`{m}`' for m in manifest.get('models', {}))}",
+    ]
+    if manifest.get("git_commit"):
+        lines.append(f"- git commit: `{manifest['git_commit'][:12]}`")
+    return [*lines, ""]
+
+
+def _variant_table(task: str, samples: pd.DataFrame) -> str:
+    from harness.analysis import summary
+
+    table = summary(samples[samples["task"] == task])
+    ops = operations(samples[samples["task"] == task]).set_index(["model", "variant"])
+    rows = []
+    for _, row in table.iterrows():
+        key = (row["model"], row["variant"])
+        op = ops.loc[key] if key in ops.index else None
+        retrieval = ""
+        if "retrieval_recall" in samples and samples["retrieval_recall"].notna().any():
+            part = samples[(samples["task"] == task) & (samples["model"] == row["model"])
+                           & (samples["variant"] == row["variant"])]
+            recall, rr = part["retrieval_recall"].mean(), part["retrieval_rr"].mean()
+            retrieval = "–" if recall != recall else f"{recall:.2f} / {rr:.2f}"
+        rows.append([
+            row["model"], row["variant"], pct(row["mean"]),
+            f"[{pct(row['ci_low'])}, {pct(row['ci_high'])}]", int(row["n"]),
+            int(op["errors"]) if op is not None else 0,
+            _num(op, "input_tokens"), _num(op, "output_tokens"), _num(op, "latency_s", 2),
+            retrieval,
+        ])
+    headers = ["model", "variant", "score %", "95% CI", "n", "errors", "tokens in", "tokens out",
+               "latency s", "recall@k / MRR"]
+    if not any(r[-1] for r in rows):
+        headers, rows = headers[:-1], [r[:-1] for r in rows]
+    return markdown_table(headers, rows, "llrrrrrrrr"[: len(headers)])
+
+
+def _num(op: Any, key: str, digits: int = 0) -> str:
+    if op is None:
+        return "–"
+    value = op[key]
+    return "–" if value != value else f"{value:.{digits}f}"
+
+
+def _errors(samples: pd.DataFrame) -> list[str]:
+    failed = samples[samples["error"].notna()]
+    if failed.empty:
+        return ["No sample failed."]
+    counts = failed.groupby("error").size().sort_values(ascending=False).head(5)
+    rows = [[n, err[:160]] for err, n in counts.items()]
+    return [f"{len(failed)} samples failed; they are excluded from every score.", "",
+            markdown_table(["count", "error"], rows, "rl")]
+
+
+def _costs(samples: pd.DataFrame) -> list[str]:
+    ops = operations(samples)
+    total = ops["cost_usd"].sum(min_count=1)
+    rows = [[r.task, r.model, r.variant, int(r.samples), int(r.cached),
+             "–" if r.cost_usd != r.cost_usd else f"${r.cost_usd:.4f}"] for r in ops.itertuples()]
+    head = (f"Total cost: ${total:.4f}." if total == total
+            else "Cost unknown: the price of these models is not in LiteLLM's price map.")
+    return [head, "", markdown_table(["task", "model", "variant", "samples", "from cache", "cost"],
+                                     rows, "lllrrr")]
+
+
+def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any]) -> str:
+    lines = _header(samples, manifest)
+    if samples.empty:
+        return "\n".join([*lines, "This run has no finished samples yet.", ""])
+    scorers = manifest.get("scorers", {})
+    for task in samples["task"].drop_duplicates():
+        primary = (scorers.get(task) or [{"name": "?"}])[0]["name"]
+        lines += [f"## Task `{task}`", "",
+                  f"Primary metric: `{primary}` ({(scorers.get(task) or [{}])[0].get('kind')})."
+                  " Scores are percentages; intervals are 95% confidence intervals.", "",
+                  _variant_table(task, samples), ""]
+        try:
+            from harness.report.stats_sections import stats_markdown
+        except ImportError:  # pragma: no cover - during development only
+            stats_markdown = None
+        if stats_markdown is not None:
+            lines += [stats_markdown(samples[samples["task"] == task]), ""]
+    lines += ["## Errors", "", *_errors(samples), "", "## Cost", "", *_costs(samples), ""]
+    return "\n".join(lines)

@@ -1,0 +1,31 @@
+"""What a run cost to produce: samples, errors, tokens, latency and money per variant."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+KEYS = ["task", "model", "variant"]
+
+
+def operations(samples: pd.DataFrame) -> pd.DataFrame:
+    """One row per task x model x variant with counts, mean tokens, latency and total cost."""
+    import pandas as pd
+
+    if samples.empty:
+        return pd.DataFrame(columns=[*KEYS, "samples", "errors", "cached", "input_tokens",
+                                     "output_tokens", "latency_s", "cost_usd"])
+    frame = samples.copy()
+    frame["failed"] = frame["error"].notna()
+    for col in ("input_tokens", "output_tokens", "latency_s", "cost_usd"):
+        frame[col] = pd.to_numeric(frame.get(col), errors="coerce")
+    ok = frame[~frame["failed"]]
+    grouped = frame.groupby(KEYS, sort=False)
+    out = grouped.agg(samples=("sample_id", "size"), errors=("failed", "sum"),
+                      cached=("cached", "sum"))
+    means = ok.groupby(KEYS, sort=False)[["input_tokens", "output_tokens", "latency_s"]].mean()
+    cost = frame.groupby(KEYS, sort=False)["cost_usd"].sum(min_count=1)
+    out = out.join(means).join(cost.rename("cost_usd"))
+    return out.reset_index()

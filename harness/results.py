@@ -1,0 +1,167 @@
+"""A run on disk: ``results/<run-id>/manifest.json`` and ``samples.jsonl``.
+
+Samples are appended one JSON line at a time and flushed as each finishes, so a run killed at
+any moment (even with SIGKILL) leaves every finished sample readable; a torn last line is
+ignored on reading. When a sample appears twice (an errored sample retried on resume), the
+later line wins.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SAMPLES = "samples.jsonl"
+MANIFEST = "manifest.json"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def new_run_id(name: str) -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return f"{name}-{stamp}-{os.urandom(2).hex()}"
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write via a temporary file and rename, so readers never see half a manifest."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, ensure_ascii=False, default=str)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def versions() -> dict[str, str]:
+    """Versions of what shaped the results, read from metadata without importing anything."""
+    out = {"python": sys.version.split()[0]}
+    for dist in ("prompt-harness", "litellm", "transformers", "torch", "jinja2", "scipy",
+                 "pandas", "numpy"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def git_commit(folder: Path) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+class RunWriter:
+    """Appends finished samples to a run folder, one flushed JSON line each."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self._fh: IO[str] = (run_dir / SAMPLES).open("a", encoding="utf-8")
+
+    def append(self, record: dict[str, Any]) -> None:
+        self._fh.write(json.dumps(record, ensure_ascii=False, default=_jsonable) + "\n")
+        self._fh.flush()
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        write_json_atomic(self.run_dir / MANIFEST, manifest)
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def read_records(run_dir: Path) -> list[dict[str, Any]]:
+    """Every complete sample line, the latest per sample id, in first-seen order."""
+    path = run_dir / SAMPLES
+    if not path.exists():
+        return []
+    latest: dict[str, dict[str, Any]] = {}
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.endswith("\n"):
+                break  # torn write from a killed process
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            latest[record["sample_id"]] = record
+    return list(latest.values())
+
+
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise HarnessError(f"{run_dir}: not a run folder (no {MANIFEST})") from None
+    except json.JSONDecodeError as exc:
+        raise HarnessError(f"{path}:{exc.lineno}: manifest is not valid JSON: {exc.msg}") from None
+
+
+def resolve_run_dir(path: str | Path, results_dir: str | Path = "results") -> Path:
+    """Accept a run folder, or a run id under the results folder."""
+    candidate = Path(path)
+    if (candidate / MANIFEST).exists():
+        return candidate
+    under = Path(results_dir) / str(path)
+    if (under / MANIFEST).exists():
+        return under
+    raise HarnessError(f"{path}: no run found (expected a folder holding {MANIFEST})")
+
+
+def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any]) -> pd.DataFrame:
+    import pandas as pd
+
+    rows = []
+    for record in records:
+        row = {k: v for k, v in record.items() if k != "scores"}
+        for name, value in (record.get("scores") or {}).items():
+            row[f"score_{name}"] = math.nan if value is None else float(value)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        frame = pd.DataFrame(columns=["sample_id", "task", "variant", "model", "item_id",
+                                      "epoch", "error"])
+    score_cols = [c for c in frame.columns if c.startswith("score_")]
+    for col in score_cols:
+        frame.loc[frame["error"].notna(), col] = math.nan
+    frame.attrs["manifest"] = manifest
+    return frame
+
+
+def load_run(path: str | Path) -> pd.DataFrame:
+    """The samples of a run as a DataFrame, one row per sample, scores as ``score_<name>``.
+
+    ``df.attrs["manifest"]`` holds the run's manifest (config, versions, scorer kinds).
+    """
+    run_dir = resolve_run_dir(path)
+    manifest = read_manifest(run_dir)
+    frame = records_frame(read_records(run_dir), manifest)
+    frame.attrs["run_dir"] = str(run_dir)
+    return frame

@@ -1,0 +1,1 @@
+"""Offline stand-ins for hosted model APIs, for tests, benchmarks and trying configs."""

@@ -1,0 +1,202 @@
+"""A loopback HTTP server that speaks the hosted APIs' real wire formats.
+
+It answers OpenAI chat completions (``.../chat/completions``), Anthropic messages
+(``.../v1/messages``) and Gemini ``generateContent`` (``...:generateContent``), so the hosted
+path can be tested end to end through LiteLLM with no network. A *responder* function decides
+what the "model" says; faults (429 with Retry-After, 500) and latency can be injected to test
+retries and measure throughput. Every request is recorded for assertions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Responder = Callable[[list[dict[str, str]], dict[str, Any]], str]
+
+
+def echo_last_line(messages: list[dict[str, str]], body: dict[str, Any]) -> str:
+    """A deterministic default: repeat the last line of the last user message."""
+    last = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+    lines = [line for line in last.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+@dataclass
+class Faults:
+    """Share of requests answered with an error instead of a completion."""
+
+    rate_limit: float = 0.0  # 429 with Retry-After
+    server_error: float = 0.0  # 500
+    retry_after: float = 0.05
+    seed: int = 0
+
+
+@dataclass
+class Received:
+    protocol: str
+    path: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    messages: list[dict[str, str]]
+    status: int
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return ""
+
+
+def _openai_messages(body: dict[str, Any]) -> list[dict[str, str]]:
+    return [{"role": m["role"], "content": _text_of(m.get("content"))} for m in body["messages"]]
+
+
+def _anthropic_messages(body: dict[str, Any]) -> list[dict[str, str]]:
+    out = []
+    system = body.get("system")
+    if system:
+        out.append({"role": "system", "content": _text_of(system)})
+    out += [{"role": m["role"], "content": _text_of(m.get("content"))} for m in body["messages"]]
+    return out
+
+
+def _gemini_messages(body: dict[str, Any]) -> list[dict[str, str]]:
+    out = []
+    system = body.get("system_instruction") or body.get("systemInstruction")
+    if system:
+        out.append({"role": "system", "content": "".join(p.get("text", "")
+                                                         for p in system.get("parts", []))})
+    for content in body.get("contents", []):
+        role = "assistant" if content.get("role") == "model" else "user"
+        out.append({"role": role,
+                    "content": "".join(p.get("text", "") for p in content.get("parts", []))})
+    return out
+
+
+def _tokens(text: str) -> int:
+    return max(1, len(text.split()))
+
+
+@dataclass
+class LoopbackServer:
+    """Run with ``with LoopbackServer(responder) as server:``; ``server.url`` is its base."""
+
+    responder: Responder = echo_last_line
+    latency: float = 0.0
+    faults: Faults = field(default_factory=Faults)
+    host: str = "127.0.0.1"
+    record: bool = True
+    received: list[Received] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def __enter__(self) -> LoopbackServer:
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("loopback server did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(10)
+
+    def _serve(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._loop.run_until_complete(self._main())
+
+    async def _main(self) -> None:
+        from aiohttp import web
+
+        self._stop = asyncio.Event()
+        self._rng = random.Random(self.faults.seed)
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("POST", "/{tail:.*}", self._handle)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._ready.set()
+        await self._stop.wait()
+        await runner.cleanup()
+
+    async def _handle(self, request: Any) -> Any:
+        from aiohttp import web
+
+        path = request.path
+        body = await request.json()
+        if path.endswith("/chat/completions"):
+            protocol, messages = "openai", _openai_messages(body)
+        elif path.endswith("/messages"):
+            protocol, messages = "anthropic", _anthropic_messages(body)
+        elif ":generateContent" in path:
+            protocol, messages = "gemini", _gemini_messages(body)
+        else:
+            return web.json_response({"error": {"message": f"unknown path {path}"}}, status=404)
+        key = json.dumps(messages, sort_keys=True)
+        self.counts[key] += 1
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        status = 200
+        roll = self._rng.random()
+        if roll < self.faults.rate_limit:
+            status = 429
+        elif roll < self.faults.rate_limit + self.faults.server_error:
+            status = 500
+        if self.record:
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            self.received.append(Received(protocol, path, body, headers, messages, status))
+        if status == 429:
+            return web.json_response(
+                {"error": {"message": "rate limited", "type": "rate_limit_error"}}, status=429,
+                headers={"Retry-After": str(self.faults.retry_after)},
+            )
+        if status == 500:
+            return web.json_response({"error": {"message": "boom", "type": "server_error"}},
+                                     status=500)
+        text = self.responder(messages, body)
+        tokens_in = sum(_tokens(m["content"]) for m in messages)
+        tokens_out = _tokens(text)
+        return web.json_response(self._reply(protocol, body, text, tokens_in, tokens_out))
+
+    def _reply(self, protocol: str, body: dict[str, Any], text: str, tin: int,
+               tout: int) -> dict[str, Any]:
+        if protocol == "openai":
+            return {
+                "id": "chatcmpl-loopback", "object": "chat.completion", "created": 0,
+                "model": body.get("model", "loopback"),
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": text}}],
+                "usage": {"prompt_tokens": tin, "completion_tokens": tout,
+                          "total_tokens": tin + tout},
+            }
+        if protocol == "anthropic":
+            return {
+                "id": "msg_loopback", "type": "message", "role": "assistant",
+                "model": body.get("model", "loopback"),
+                "content": [{"type": "text", "text": text}],
+                "stop_reason": "end_turn", "stop_sequence": None,
+                "usage": {"input_tokens": tin, "output_tokens": tout},
+            }
+        return {
+            "candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
+                            "finishReason": "STOP", "index": 0}],
+            "usageMetadata": {"promptTokenCount": tin, "candidatesTokenCount": tout,
+                              "totalTokenCount": tin + tout},
+            "modelVersion": "loopback",
+        }

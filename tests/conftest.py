@@ -1,0 +1,75 @@
+"""Shared fixtures: an isolated cache folder, small tasks written on the fly, loopback servers."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.testing.loopback import LoopbackServer, Responder
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Never read or write the user's ~/.cache; share one folder per test session."""
+    if "HARNESS_CACHE_DIR" in os.environ:
+        yield
+        return
+    os.environ["HARNESS_CACHE_DIR"] = str(tmp_path_factory.mktemp("harness-cache"))
+    yield
+    os.environ.pop("HARNESS_CACHE_DIR", None)
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def add_task(tmp_path: Path) -> Path:
+    """A tiny addition task in ``tmp_path/tasks/add``: 12 test items, 6 few-shot examples."""
+    root = tmp_path / "tasks" / "add"
+    write_jsonl(root / "data" / "test.jsonl",
+                [{"id": f"t{i}", "a": i, "b": 2 * i + 1} for i in range(12)])
+    write_jsonl(root / "data" / "fewshot.jsonl",
+                [{"id": f"f{i}", "a": 100 + i, "b": 7, "why": f"{100 + i} + 7 = {107 + i}."}
+                 for i in range(6)])
+    (root / "task.yaml").write_text(
+        "name: add\n"
+        "data: {test: data/test.jsonl, fewshot: data/fewshot.jsonl}\n"
+        "fewshot_split: fewshot\n"
+        "input: 'What is {{ a }} + {{ b }}?'\n"
+        "target: '{{ a + b }}'\n"
+        "rationale: '{{ why }} The answer is {{ a + b }}.'\n"
+        "instructions: Add the two numbers.\n"
+        "answer_format: Reply with the number only.\n"
+        "parser: [last_number]\n"
+        "scorers: [numeric, exact_match]\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+def adder(messages: list[dict[str, str]], body: dict) -> str:
+    """A deterministic 'model' that adds the last question's numbers correctly."""
+    import re
+
+    found = re.findall(r"What is (\d+) \+ (\d+)\?", messages[-1]["content"])
+    if not found:
+        return "I do not know."
+    a, b = found[-1]
+    return f"Let me add. The answer is {int(a) + int(b)}."
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    with LoopbackServer(adder) as srv:
+        yield srv
+
+
+def make_server(responder: Responder, **kwargs: object) -> LoopbackServer:
+    return LoopbackServer(responder, **kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,82 @@
+"""The command line: instant help, render, and results that pandas reads."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from harness.results import RunWriter, load_run, write_json_atomic
+
+HEAVY = ("litellm", "torch", "transformers", "pandas", "numpy", "scipy", "jinja2", "pydantic")
+
+
+def test_help_imports_nothing_heavy() -> None:
+    code = (
+        "import sys, contextlib, io\n"
+        "import harness.cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try: harness.cli.main(['--help'])\n"
+        "    except SystemExit: pass\n"
+        f"print([m for m in {HEAVY!r} if m in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_help_returns_well_under_a_second() -> None:
+    exe = Path(sys.executable).parent / "harness"
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        done = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
+        timings.append(time.perf_counter() - started)
+        assert done.returncode == 0 and "harness run" in done.stdout
+    assert min(timings) < 0.5, timings
+
+
+def test_render_shows_the_exact_messages(tmp_path: Path, add_task: Path) -> None:
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("tasks: [add]\nvariants: [zero-shot, {name: fs, template: few-shot, "
+                   "shots: 2}]\nmodels: [openai/m]\n")
+    done = subprocess.run([sys.executable, "-m", "harness", "render", str(exp), "--variant", "fs",
+                           "--item", "t3", "--json"], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    messages = json.loads(done.stdout)
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant",
+                                             "user"]
+    assert messages[-1]["content"] == "What is 3 + 7?"
+    text = subprocess.run([sys.executable, "-m", "harness", "render", str(exp), "--variant",
+                           "zero-shot", "--item", "0"], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)
+    assert "── system" in text.stdout and "What is 0 + 1?" in text.stdout
+    bad = subprocess.run([sys.executable, "-m", "harness", "render", str(exp), "--variant",
+                          "cot", "--item", "0"], capture_output=True, text=True, timeout=60,
+                         cwd=tmp_path)
+    assert bad.returncode == 2 and "no variant 'cot'" in bad.stderr
+
+
+def _record(sid: str, score: float | None, error: str | None = None) -> dict:
+    return {"sample_id": sid, "task": "t", "variant": "v", "model": "m", "item_id": sid,
+            "epoch": 0, "error": error, "scores": {} if score is None else {"em": score}}
+
+
+def test_load_run_survives_a_torn_line_and_keeps_the_latest(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    writer = RunWriter(run_dir)
+    write_json_atomic(run_dir / "manifest.json", {"run_id": "r1"})
+    writer.append(_record("a", None, error="boom"))
+    writer.append(_record("b", 1.0))
+    writer.append(_record("a", 0.0))  # retried on resume: this one wins
+    writer.close()
+    with (run_dir / "samples.jsonl").open("a") as fh:
+        fh.write('{"sample_id": "c", "task"')  # killed mid-write
+    frame = load_run(run_dir)
+    assert list(frame["sample_id"]) == ["a", "b"]
+    assert frame.set_index("sample_id")["score_em"].to_dict() == {"a": 0.0, "b": 1.0}
+    assert frame["error"].isna().all()
+    assert frame.attrs["manifest"]["run_id"] == "r1"

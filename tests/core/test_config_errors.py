@@ -57,7 +57,8 @@ def test_experiment_errors(tmp_path: Path, text: str, line: int | None, key: str
         ("name: t\ndata: {test: d.jsonl}\ninput: x\n", "target", "required key is missing"),
         ("name: t\ndata: {test: d.jsonl}\ninput: x\ntarget: y\nparser: [lastnumber]\n",
          "parser", "unknown parser 'lastnumber'"),
-        ("name: t\ndata: {test: d.jsonl}\ninput: x\ntarget: y\nscorers: [{name: numeric, tol: 1}]\n",
+        ("name: t\ndata: {test: d.jsonl}\ninput: x\ntarget: y\n"
+         "scorers: [{name: numeric, tol: 1}]\n",
          "scorers", "scorer 'numeric' takes tolerance"),
         ("name: t\ndata: {test: d.jsonl}\ninput: x\ntarget: y\nfewshot_split: train\n", "",
          "fewshot_split 'train' is not one of the data splits"),

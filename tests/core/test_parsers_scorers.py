@@ -81,7 +81,7 @@ def test_scorer_kinds() -> None:
 
 
 def test_bad_steps_are_rejected_with_reasons() -> None:
-    with pytest.raises(ValueError, match="unknown parser 'nope'.*known: "):
+    with pytest.raises(ValueError, match=r"unknown parser 'nope'.*known: "):
         check_step("nope", {})
     with pytest.raises(ValueError, match="takes pattern, group, ignore_case"):
         check_step("regex", {"patern": "x"})

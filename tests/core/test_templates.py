@@ -73,7 +73,7 @@ def test_data_cannot_forge_a_message_boundary(tmp_path: Path) -> None:
 def test_sandbox_blocks_unsafe_access(tmp_path: Path, add_task: Path) -> None:
     evil = tmp_path / "evil.j2"
     evil.write_text("{{ input.__class__.__mro__[1].__subclasses__() }}")
-    with pytest.raises(ConfigError, match="not allowed|unsafe|__class__"):
+    with pytest.raises(ConfigError, match=r"not allowed|unsafe|__class__"):
         build_plan(load_experiment(_exp(tmp_path, f"[{{name: evil, template: {evil}}}]")))
 
 

@@ -1,0 +1,73 @@
+"""How numbers and verdicts read, shared by the DataFrames, the markdown report and ``plan``.
+
+Effects are shown in points (percentage points of the score scale), because "6.5 points" is
+what a team acts on, and p-values alone say nothing about size.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def points(x: float, digits: int = 1) -> str:
+    """A score difference (fraction of the scale) as points: 0.065 -> '6.5'."""
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return f"{100.0 * x:.{digits}f}"
+
+
+def percent(x: float, digits: int = 1) -> str:
+    """A mean score as a percentage: 0.6512 -> '65.1%'."""
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return f"{100.0 * x:.{digits}f}%"
+
+
+def pvalue(p: float) -> str:
+    """p-values to the precision that matters: '<0.001', '0.004', '0.0497', '0.27'."""
+    if p is None or not math.isfinite(p):
+        return "n/a"
+    if p < 0.001:
+        return "<0.001"
+    if p < 0.1:
+        return f"{p:.3g}"  # three significant digits, so 0.0497 never reads as 0.05
+    return f"{p:.2f}"
+
+
+def verdict(
+    a: str,
+    b: str,
+    *,
+    n_pairs: int,
+    diff: float,
+    ci_low: float,
+    ci_high: float,
+    p_value: float,
+    p_adjusted: float,
+    significant: bool,
+    mde: float,
+    alpha: float,
+    correction: str,
+) -> str:
+    """One plain-language sentence for a pair, e.g. 'few-shot beats zero-shot by 6.5 points'."""
+    if n_pairs == 0:
+        return "no item was scored on both sides: cannot compare"
+    if p_value is None or not math.isfinite(p_value):
+        return "cannot test this pair"
+    adj = " adj." if correction != "none" else ""
+    if significant:
+        if diff >= 0:
+            winner, loser, low, high = a, b, ci_low, ci_high
+        else:
+            winner, loser, low, high = b, a, -ci_high, -ci_low
+        return (
+            f"{winner} beats {loser} by {points(abs(diff))} points "
+            f"[{points(low)}, {points(high)}], p={pvalue(p_adjusted)}{adj}"
+        )
+    if mde is None or not math.isfinite(mde):
+        text = "no detectable difference (too few paired items to say what this run could see)"
+    else:
+        text = f"no detectable difference: this run can detect >= {points(mde)} points"
+    if correction != "none" and math.isfinite(p_value) and p_value < alpha:
+        text += f" (raw p={pvalue(p_value)} does not survive the {correction} adjustment)"
+    return text

@@ -1,0 +1,89 @@
+"""Power for paired comparisons: how small a difference a run can see, and how many items it takes.
+
+For a paired design the difference in mean score has standard error ``sd_d / sqrt(n)``, where
+``sd_d`` is the standard deviation of the per-item differences (for pass/fail items, the square
+root of the discordance rate minus the squared difference). A two-sided test at level alpha
+detects a true difference delta with probability ``power`` once
+``delta = (z_{1 - alpha/2} + z_{power}) * SE`` (Miller 2024, section 5). That gives both the
+minimum detectable effect (MDE) of a run and the number of items a planned run needs. The pilot's
+``sd_d`` already contains the correlation between the two variants, which is why paired designs
+need far fewer items than two independent ones; with clusters, the clustered SE carries the
+design effect, assuming future items come in clusters of the same size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import stats as sps
+
+from harness.stats.errors import StatsError
+from harness.stats.intervals import check_alpha
+
+
+def check_power(power: float) -> float:
+    if not 0.0 < float(power) < 1.0:
+        raise StatsError(f"power must be between 0 and 1 (0.8 means 80%); got {power}")
+    return float(power)
+
+
+def check_effect(effect: float) -> float:
+    """Effects are fractions of the score scale; catch "3" meant as 3 points early."""
+    e = float(effect)
+    if not np.isfinite(e) or e <= 0.0:
+        raise StatsError(f"the effect must be a positive score difference, e.g. 0.03; got {effect}")
+    if e >= 1.0:
+        raise StatsError(
+            f"the effect is a fraction of the score scale (0.03 means 3 points); got {effect}"
+        )
+    return e
+
+
+def z_total(alpha: float = 0.05, power: float = 0.8) -> float:
+    """``z_{1-alpha/2} + z_{power}``: 2.80 for the usual 5% and 80%."""
+    return float(sps.norm.ppf(1.0 - check_alpha(alpha) / 2.0) + sps.norm.ppf(check_power(power)))
+
+
+def minimum_detectable_effect(
+    se: ArrayLike, alpha: float = 0.05, power: float = 0.8
+) -> float | NDArray[np.float64]:
+    """Smallest true difference detected with the given power, for a difference with SE ``se``."""
+    out = z_total(alpha, power) * np.asarray(se, dtype=float)
+    return float(out) if out.ndim == 0 else out
+
+
+def items_needed(
+    effect: ArrayLike, sd_diff: ArrayLike, alpha: float = 0.05, power: float = 0.8
+) -> float | NDArray[np.float64]:
+    """Paired items needed to detect ``effect`` (unrounded; round up to plan)."""
+    e = np.asarray(effect, dtype=float)
+    sd = np.asarray(sd_diff, dtype=float)
+    if np.any(e <= 0):
+        raise StatsError("the effect to detect must be positive")
+    out = (z_total(alpha, power) * sd / e) ** 2
+    return float(out) if out.ndim == 0 else out
+
+
+def power_at(
+    effect: ArrayLike, se: ArrayLike, alpha: float = 0.05
+) -> float | NDArray[np.float64]:
+    """Chance a two-sided z test at ``alpha`` flags a true difference ``effect`` with SE ``se``."""
+    z = sps.norm.ppf(1.0 - check_alpha(alpha) / 2.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.asarray(effect, dtype=float) / np.asarray(se, dtype=float)
+    out = sps.norm.cdf(shift - z) + sps.norm.cdf(-shift - z)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def paired_sd(p_a: float, p_b: float, correlation: float) -> float:
+    """SD of per-item differences for two pass rates with a given item-level correlation.
+
+    Used to plan without a pilot: ``var(a - b) = var(a) + var(b) - 2 rho sd(a) sd(b)``.
+    """
+    for p in (p_a, p_b):
+        if not 0.0 <= p <= 1.0:
+            raise StatsError(f"pass rates must be between 0 and 1; got {p}")
+    if not -1.0 <= correlation <= 1.0:
+        raise StatsError(f"a correlation lies between -1 and 1; got {correlation}")
+    va, vb = p_a * (1 - p_a), p_b * (1 - p_b)
+    return float(np.sqrt(max(0.0, va + vb - 2.0 * correlation * np.sqrt(va * vb))))

@@ -1,0 +1,145 @@
+"""Turning concurrent requests into batched ``generate`` calls.
+
+On a CPU, decoding one sequence leaves most of each step's cost (reading every weight) unshared;
+16 sequences per step cost little more than one. The runner sends requests concurrently, so we
+queue them and let one worker thread per model take them in batches.
+
+The worker is a plain thread fed through ``concurrent.futures.Future`` rather than an asyncio
+task: it keeps the event loop free while the model runs, and it serves any number of event loops
+(each ``asyncio.run`` in tests, LiteLLM's sync path) without being bound to one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from harness.models.hf_generation import GenParams, GenResult
+
+RunBatch = Callable[[Sequence[Sequence[int]], GenParams], list[GenResult]]
+
+
+def _env_ms(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default)) / 1000.0
+    except ValueError:
+        return default / 1000.0
+
+
+@dataclass
+class _Request:
+    prompt: Sequence[int]
+    params: GenParams
+    seq: int
+    arrived: float
+    future: Future = field(default_factory=Future)
+
+
+class Batcher:
+    """Collects requests and runs them in batches of equal parameters on a worker thread.
+
+    A batch closes when it is full (``params.batch_size``), when no request arrived for
+    ``gap_s``, or ``max_wait_s`` after its oldest request arrived. While a batch runs, new
+    requests queue up, so under load batches fill without any waiting at all. Within a group the
+    requests are sorted by prompt length, so a batch pads little.
+    """
+
+    def __init__(
+        self,
+        run: RunBatch,
+        *,
+        max_wait_s: float | None = None,
+        gap_s: float | None = None,
+        name: str = "hf",
+    ) -> None:
+        self._run = run
+        self.max_wait_s = (
+            max_wait_s if max_wait_s is not None else _env_ms("HARNESS_HF_BATCH_WAIT_MS", 20)
+        )
+        self.gap_s = gap_s if gap_s is not None else min(0.005, self.max_wait_s)
+        self.name = name
+        self._cond = threading.Condition()
+        self._pending: list[_Request] = []
+        self._counter = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._last_arrival = 0.0
+        #: Sizes of the batches run so far (bounded), for tests and benchmarks.
+        self.batch_sizes: list[int] = []
+
+    def submit(self, prompt: Sequence[int], params: GenParams) -> Future:
+        """Queue one prompt; the future resolves to its GenResult or the error that hit it."""
+        now = time.monotonic()
+        request = _Request(prompt, params, next(self._counter), now)
+        with self._cond:
+            self._pending.append(request)
+            self._last_arrival = now
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._loop, name=f"harness-{self.name}-batcher", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify_all()
+        return request.future
+
+    def _loop(self) -> None:
+        while True:
+            batch, params = self._next_batch()
+            live = [r for r in batch if r.future.set_running_or_notify_cancel()]
+            if live:
+                self._execute(live, params)
+
+    def _execute(self, live: list[_Request], params: GenParams) -> None:
+        try:
+            results = self._run([r.prompt for r in live], params)
+        except Exception as exc:
+            if len(live) == 1:
+                live[0].future.set_exception(exc)
+                return
+            # One bad prompt (say, longer than the context) must not fail its batch-mates.
+            for request in live:
+                self._execute_one(request, params)
+            return
+        self._record(len(live))
+        for request, result in zip(live, results, strict=True):
+            request.future.set_result(result)
+
+    def _execute_one(self, request: _Request, params: GenParams) -> None:
+        try:
+            result = self._run([request.prompt], params)[0]
+        except Exception as exc:
+            request.future.set_exception(exc)
+        else:
+            self._record(1)
+            request.future.set_result(result)
+
+    def _record(self, size: int) -> None:
+        self.batch_sizes.append(size)
+        del self.batch_sizes[:-10_000]
+
+    def _next_batch(self) -> tuple[list[_Request], GenParams]:
+        with self._cond:
+            while not self._pending:
+                self._cond.wait()
+            oldest = self._pending[0]
+            params = oldest.params
+            while True:
+                group = [r for r in self._pending if r.params == params]
+                if len(group) >= params.batch_size:
+                    break
+                now = time.monotonic()
+                until = min(oldest.arrived + self.max_wait_s, self._last_arrival + self.gap_s)
+                if until <= now:
+                    break
+                self._cond.wait(until - now)
+            group.sort(key=lambda r: (len(r.prompt), r.seq))
+            size = max(1, params.batch_size)
+            first = min(group.index(oldest), max(0, len(group) - size))
+            chosen = group[first : first + size]
+            taken = {r.seq for r in chosen}
+            self._pending = [r for r in self._pending if r.seq not in taken]
+            return chosen, params

@@ -1,0 +1,211 @@
+"""One ``generate`` call for a batch of tokenized prompts, with OpenAI-like semantics.
+
+The batcher decides which requests run together; this module makes a batch behave like that many
+separate requests: left padding with a proper attention mask (or prefix reuse, see
+hf_prefix_cache), per-row stop strings, per-row token counts and finish reasons.
+
+Only one ``generate`` runs at a time in the process (``DEVICE_LOCK``): on two CPU cores parallel
+calls only contend, and seeded sampling sets torch's global RNG, which must not be shared.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from harness.models.hf_loading import LoadedModel
+from harness.models.hf_prefix_cache import PrefixStore, batch_cache, cache_kwarg
+
+DEFAULT_MAX_TOKENS = 256
+DEVICE_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class GenParams:
+    """Everything that must be equal for requests to share a batch (hence frozen and hashable)."""
+
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    temperature: float = 0.0
+    top_p: float | None = None
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    batch_size: int = 16
+    prefix_cache: bool = True
+
+    @property
+    def sampling(self) -> bool:
+        return self.temperature > 0
+
+
+@dataclass(frozen=True)
+class GenResult:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str  # "stop" (EOS or a stop string) or "length"
+
+
+def encode_chat(lm: LoadedModel, messages: Sequence[dict[str, Any]]) -> list[int]:
+    """Token ids of ``messages`` with the model's chat template and the assistant turn opened.
+
+    Folders without a chat template (base models) get the message texts joined by blank lines,
+    i.e. plain completion of the prompt.
+    """
+    cleaned = [
+        {"role": m.get("role", "user"), "content": _text(m.get("content"))} for m in messages
+    ]
+    tok = lm.tokenizer
+    if getattr(tok, "chat_template", None):
+        ids = tok.apply_chat_template(cleaned, add_generation_prompt=True, tokenize=True)
+        if isinstance(ids, dict) or hasattr(ids, "keys"):
+            ids = ids["input_ids"]
+        return [int(t) for t in ids]
+    return [int(t) for t in tok("\n\n".join(m["content"] for m in cleaned))["input_ids"]]
+
+
+def _text(content: Any) -> str:
+    """OpenAI content may be a list of parts; only text parts mean anything to a text model."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    parts = [p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"]
+    return "".join(parts)
+
+
+def generate_batch(
+    lm: LoadedModel, prompts: Sequence[Sequence[int]], params: GenParams
+) -> list[GenResult]:
+    """Generate for all ``prompts`` in one ``generate`` call; results are in input order."""
+    import torch
+
+    if not prompts:
+        return []
+    if any(len(p) == 0 for p in prompts):
+        raise ValueError("empty prompt: the chat template produced no tokens")
+    with DEVICE_LOCK, torch.inference_mode():
+        plan = None
+        if params.prefix_cache:
+            if lm.prefix_store is None:
+                lm.prefix_store = PrefixStore()
+            plan = lm.prefix_store.plan(lm.model, prompts)
+        ids, mask, extra = _layout(lm, prompts, plan)
+        criteria = _stop_criteria(lm.tokenizer, params.stop, ids.shape[1]) if params.stop else None
+        if params.sampling and params.seed is not None:
+            torch.manual_seed(params.seed)
+        out = lm.model.generate(
+            input_ids=ids,
+            attention_mask=mask,
+            generation_config=_generation_config(lm, params),
+            stopping_criteria=criteria,
+            **extra,
+        )
+    return _results(lm, prompts, params, out[:, ids.shape[1] :].tolist())
+
+
+def _layout(lm: LoadedModel, prompts: Sequence[Sequence[int]], plan: Any) -> tuple[Any, Any, dict]:
+    """Input ids and mask: left-padded, or ``prefix + pad + suffix`` when a prefix is reused."""
+    import torch
+
+    pad = lm.pad_id
+    if plan is None:
+        width = max(len(p) for p in prompts)
+        rows = [[pad] * (width - len(p)) + list(p) for p in prompts]
+        masks = [[0] * (width - len(p)) + [1] * len(p) for p in prompts]
+        extra: dict[str, Any] = {}
+    else:
+        k = plan.length
+        head = list(prompts[0][:k])
+        width = max(len(p) for p in prompts) - k
+        rows = [head + [pad] * (width - len(p) + k) + list(p[k:]) for p in prompts]
+        masks = [[1] * k + [0] * (width - len(p) + k) + [1] * (len(p) - k) for p in prompts]
+        cache = batch_cache(lm.model, plan.layers, len(prompts))
+        extra = {cache_kwarg(lm.model): cache}
+    device = lm.model.device
+    ids = torch.tensor(rows, dtype=torch.long, device=device)
+    mask = torch.tensor(masks, dtype=torch.long, device=device)
+    return ids, mask, extra
+
+
+def _generation_config(lm: LoadedModel, params: GenParams) -> Any:
+    """Explicit values for every knob a model's generation_config.json might set (repetition
+    penalty, top_k, sampling), so the request's parameters alone decide the output."""
+    from transformers import GenerationConfig
+
+    common = {
+        "max_new_tokens": params.max_tokens,
+        "eos_token_id": list(lm.eos_ids) or None,
+        "pad_token_id": lm.pad_id,
+        "repetition_penalty": 1.0,
+        "no_repeat_ngram_size": 0,
+        "num_beams": 1,
+    }
+    if params.sampling:
+        top_p = params.top_p if params.top_p is not None else 1.0
+        return GenerationConfig(
+            do_sample=True, temperature=params.temperature, top_p=top_p, top_k=0, **common
+        )
+    return GenerationConfig(do_sample=False, temperature=1.0, top_p=1.0, top_k=50, **common)
+
+
+@functools.cache
+def _stop_criteria_class() -> type:
+    from transformers import StoppingCriteria
+
+    class StopOnStrings(StoppingCriteria):
+        """Marks a row done once its generated text contains a stop string.
+
+        Only the tail is decoded: a stop string completed by the newest token starts at most a few
+        tokens back (4 per character covers byte-level pieces of multi-byte characters).
+        """
+
+        def __init__(self, tokenizer: Any, stops: tuple[str, ...], prompt_width: int) -> None:
+            self.tokenizer = tokenizer
+            self.stops = stops
+            self.prompt_width = prompt_width
+            self.tail = 4 * max(len(s) for s in stops) + 8
+
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            import torch
+
+            start = max(self.prompt_width, input_ids.shape[1] - self.tail)
+            texts = self.tokenizer.batch_decode(input_ids[:, start:], skip_special_tokens=True)
+            done = [any(s in text for s in self.stops) for text in texts]
+            return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+    return StopOnStrings
+
+
+def _stop_criteria(tokenizer: Any, stops: tuple[str, ...], prompt_width: int) -> Any:
+    from transformers import StoppingCriteriaList
+
+    stops = tuple(s for s in stops if s)
+    if not stops:
+        return None
+    return StoppingCriteriaList([_stop_criteria_class()(tokenizer, stops, prompt_width)])
+
+
+def _results(
+    lm: LoadedModel,
+    prompts: Sequence[Sequence[int]],
+    params: GenParams,
+    generated: list[list[int]],
+) -> list[GenResult]:
+    """Per row: cut at the end-of-sequence (rows that finished early are padded), then at the
+    first stop string, and count only the tokens the row really generated."""
+    ends = set(lm.eos_ids) | {lm.pad_id}
+    stops = [s for s in params.stop if s]
+    results = []
+    for prompt, row in zip(prompts, generated, strict=True):
+        n = next((i for i, t in enumerate(row) if t in ends), None)
+        finish = "stop" if n is not None else "length"
+        tokens = row if n is None else row[:n]
+        text = lm.tokenizer.decode(tokens, skip_special_tokens=True)
+        cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=-1)
+        if cut >= 0:
+            text, finish = text[:cut], "stop"
+        results.append(GenResult(text, len(prompt), len(tokens), finish))
+    return results

@@ -1,8 +1,11 @@
 """Cutting documents into overlapping word windows.
 
-Sizes are in whitespace-separated words (see ``RetrievalConfig``). Windows advance by
-``size - overlap`` words and the last window ends at the document's end, so no chunk is wholly
-contained in the one before it and no short tail chunk carries only the previous chunk's words.
+Sizes are in whitespace-separated words (see ``RetrievalConfig``). Every chunk of a long
+document is exactly ``size`` words: the fewest windows that cover the document while sharing at
+least ``overlap`` words with their neighbour are spread evenly from its first word to its last.
+So there is no short tail chunk (which embeds poorly and carries mostly repeated words), and no
+near-copy of the previous chunk pulled back to the end; the price is that neighbours may share
+a few more words than ``overlap``.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ def window_starts(n_words: int, size: int, overlap: int) -> list[int]:
     if n_words <= size:
         return [0]
     stride = size - overlap
-    starts = list(range(0, n_words - size, stride))
-    # The final window is aligned to the end so that it is full-sized rather than a stub.
-    starts.append(n_words - size)
-    return starts
+    n_windows = -(
+        -(n_words - overlap) // stride
+    )  # ceil: fewest windows with stride <= size-overlap
+    last = n_words - size
+    # Integer spacing rounded down keeps every gap <= stride, so every overlap >= ``overlap``.
+    return [i * last // (n_windows - 1) for i in range(n_windows)]
 
 
 def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -39,7 +40,8 @@ def ensure_index(
     if store.is_built():
         return False
     chunks = list(iter_chunks(docs, chunk_size, chunk_overlap))
-    progress = Progress(f"Embedding {len(docs)} documents into {len(chunks)} chunks", len(chunks))
+    print(f"retrieval: building dense index {store.location}", file=sys.stderr, flush=True)
+    progress = Progress(f"Embedding {len(chunks)} chunks of {len(docs)} documents", len(chunks))
 
     def batches():
         for start in range(0, len(chunks), BUILD_BATCH):

@@ -23,8 +23,10 @@ def test_second_open_reuses_the_index_and_a_change_rebuilds_it(
     start = embedder.texts_embedded
     first = open_retriever(small_corpus, cfg, index_dir=tmp_path)
     assert embedder.texts_embedded - start == n_chunks(small_corpus, cfg)
-    assert "Embedding 4 documents into 4 chunks" in capfd.readouterr().err  # progress shown
     (index_file,) = tmp_path.glob("*.sqlite")
+    err = capfd.readouterr().err  # the build announces itself and shows progress
+    assert f"building dense index {index_file}" in err
+    assert "Embedding 4 chunks of 4 documents" in err and "4/4 (100%)" in err
     assert index_file.name.startswith("dense_all-MiniLM-L6-v2_c200-o40_")
     assert first.index_key[:16] in index_file.name
 

@@ -148,6 +148,10 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any]) -> pd
     if frame.empty:
         frame = pd.DataFrame(columns=["sample_id", "task", "variant", "model", "item_id",
                                       "epoch", "error"])
+    for scorers in (manifest.get("scorers") or {}).values():
+        for scorer in scorers:
+            if f"score_{scorer['name']}" not in frame.columns:
+                frame[f"score_{scorer['name']}"] = math.nan
     score_cols = [c for c in frame.columns if c.startswith("score_")]
     for col in score_cols:
         frame.loc[frame["error"].notna(), col] = math.nan

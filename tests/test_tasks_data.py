@@ -231,3 +231,18 @@ def test_multiple_choice_targets_are_balanced_letters() -> None:
             assert r[r["answer"]] == r["answer_text"]
             rendered = render(config("multiple-choice")["input"], r)
             assert all(f"\n{k}. {r[k]}" in rendered for k in "ABCD")
+
+
+@pytest.mark.parametrize(
+    ("task", "n", "field"),
+    [("sentiment", 40, "label"), ("sentiment", 40, "kind"), ("multiple-choice", 40, "answer"),
+     ("arithmetic", 45, "difficulty"), ("extraction", 30, "doc_type")],
+)
+def test_test_split_prefix_is_a_fair_sample(task: str, n: int, field: str) -> None:
+    """``limit: N`` runs the first N items (the quickstart uses 40), so prefixes must not be
+    lopsided: every stratum's share of the first N is within a few items of its overall share."""
+    data = rows(task, "test")
+    overall = Counter(r[field] for r in data)
+    head = Counter(r[field] for r in data[:n])
+    for value, count in overall.items():
+        assert abs(head[value] - n * count / len(data)) <= 2, (task, field, head)

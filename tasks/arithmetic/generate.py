@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 DEFAULT_SEED = 20240611
@@ -203,7 +204,7 @@ def make_items(
                 seen.add(problem["question"])
                 made += 1
                 rows.append(problem)
-    rng.shuffle(rows)
+    rows = spread(rows, lambda r: (r["steps"], r["digits"]), rng)
     out = []
     for i, row in enumerate(rows):
         row = {"id": f"{prefix}-{i:04d}", **row}
@@ -220,6 +221,24 @@ def generate(seed: int = DEFAULT_SEED) -> dict[str, list[dict]]:
     fewshot = make_items(rng, FEWSHOT_PER_CELL, seen, "fs")
     test = make_items(rng, TEST_PER_CELL, seen, "arith")
     return {"test": test, "fewshot": fewshot}
+
+
+def spread(rows: list[dict], key: Callable[[dict], object], rng: random.Random) -> list[dict]:
+    """Order rows so that every prefix holds each stratum in proportion.
+
+    Runs with ``limit: N`` evaluate the first N items, so a prefix must be a fair sample: each
+    stratum's items get evenly spaced positions with a random offset, then all are sorted.
+    """
+    groups: dict[object, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(key(row), []).append(row)
+    placed: list[tuple[float, int, dict]] = []
+    for members in groups.values():
+        rng.shuffle(members)
+        for j, row in enumerate(members):
+            placed.append(((j + rng.random()) / len(members), len(placed), row))
+    placed.sort(key=lambda t: (t[0], t[1]))
+    return [row for _, _, row in placed]
 
 
 def write_jsonl(rows: list[dict], path: Path) -> None:

@@ -15,6 +15,7 @@ import argparse
 import datetime as dt
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 DEFAULT_SEED = 20240614
@@ -207,7 +208,7 @@ def make_split(n: int, rng: random.Random, seen: set[str], prefix: str,
             continue
         seen.add(row["text"])
         rows.append(row)
-    rng.shuffle(rows)
+    rows = spread(rows, lambda r: r["doc_type"], rng)
     out = []
     for i, row in enumerate(rows):
         if not keep_rationale:
@@ -223,6 +224,24 @@ def generate(seed: int = DEFAULT_SEED) -> dict[str, list[dict]]:
     fewshot = make_split(N_FEWSHOT, rng, seen, "fs", keep_rationale=True)
     test = make_split(N_TEST, rng, seen, "extr", keep_rationale=False)
     return {"test": test, "fewshot": fewshot}
+
+
+def spread(rows: list[dict], key: Callable[[dict], object], rng: random.Random) -> list[dict]:
+    """Order rows so that every prefix holds each stratum in proportion.
+
+    Runs with ``limit: N`` evaluate the first N items, so a prefix must be a fair sample: each
+    stratum's items get evenly spaced positions with a random offset, then all are sorted.
+    """
+    groups: dict[object, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(key(row), []).append(row)
+    placed: list[tuple[float, int, dict]] = []
+    for members in groups.values():
+        rng.shuffle(members)
+        for j, row in enumerate(members):
+            placed.append(((j + rng.random()) / len(members), len(placed), row))
+    placed.sort(key=lambda t: (t[0], t[1]))
+    return [row for _, _, row in placed]
 
 
 def write_jsonl(rows: list[dict], path: Path) -> None:

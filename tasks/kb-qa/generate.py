@@ -515,12 +515,30 @@ def generate(seed: int = DEFAULT_SEED) -> dict[str, list[dict]]:
     fewshot = (take_spread(rng, fewshot_single, FEWSHOT_SINGLE)
                + take_spread(rng, fewshot_two, FEWSHOT_TWO_HOP))
 
-    rng.shuffle(test)
+    test = spread(test, lambda q: q["qtype"], rng)
     rng.shuffle(fewshot)
     test_rows = [{"id": f"kbqa-{i:04d}", **{k: v for k, v in q.items() if k != "rationale"}}
                  for i, q in enumerate(test)]
     fewshot_rows = [{"id": f"fs-{i:04d}", **q} for i, q in enumerate(fewshot)]
     return {"test": test_rows, "fewshot": fewshot_rows, "corpus": corpus}
+
+
+def spread(rows: list[dict], key: Callable[[dict], object], rng: random.Random) -> list[dict]:
+    """Order rows so that every prefix holds each stratum in proportion.
+
+    Runs with ``limit: N`` evaluate the first N items, so a prefix must be a fair sample: each
+    stratum's items get evenly spaced positions with a random offset, then all are sorted.
+    """
+    groups: dict[object, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(key(row), []).append(row)
+    placed: list[tuple[float, int, dict]] = []
+    for members in groups.values():
+        rng.shuffle(members)
+        for j, row in enumerate(members):
+            placed.append(((j + rng.random()) / len(members), len(placed), row))
+    placed.sort(key=lambda t: (t[0], t[1]))
+    return [row for _, _, row in placed]
 
 
 def write_jsonl(rows: list[dict], path: Path) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -298,7 +299,7 @@ def make_split(plan: dict[str, int], rng: random.Random, seen: set[str], prefix:
                 seen.add(row["review"])
                 rows.append(row)
                 made += 1
-    rng.shuffle(rows)
+    rows = spread(rows, lambda r: (r["kind"], r["label"]), rng)
     out = []
     for i, row in enumerate(rows):
         if not keep_rationale:
@@ -314,6 +315,24 @@ def generate(seed: int = DEFAULT_SEED) -> dict[str, list[dict]]:
     fewshot = make_split(FEWSHOT_PLAN, rng, seen, "fs", keep_rationale=True)
     test = make_split(TEST_PLAN, rng, seen, "sent", keep_rationale=False)
     return {"test": test, "fewshot": fewshot}
+
+
+def spread(rows: list[dict], key: Callable[[dict], object], rng: random.Random) -> list[dict]:
+    """Order rows so that every prefix holds each stratum in proportion.
+
+    Runs with ``limit: N`` evaluate the first N items, so a prefix must be a fair sample: each
+    stratum's items get evenly spaced positions with a random offset, then all are sorted.
+    """
+    groups: dict[object, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(key(row), []).append(row)
+    placed: list[tuple[float, int, dict]] = []
+    for members in groups.values():
+        rng.shuffle(members)
+        for j, row in enumerate(members):
+            placed.append(((j + rng.random()) / len(members), len(placed), row))
+    placed.sort(key=lambda t: (t[0], t[1]))
+    return [row for _, _, row in placed]
 
 
 def write_jsonl(rows: list[dict], path: Path) -> None:

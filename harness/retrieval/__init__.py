@@ -20,9 +20,9 @@ Configuration (``RetrievalConfig``, e.g. a ``retrieval:`` block of an experiment
                    ``hybrid`` (both, merged by reciprocal rank fusion). Default ``dense``.
 ``k``              chunks per prompt. Default 3.
 ``chunk_size``     chunk length in whitespace-separated **words**. Default 200. A document no
-                   longer than this is one chunk. The title, if any, heads every chunk. The
-                   embedding model reads at most 256 word pieces (about 180-200 words), so
-                   dense retrieval ignores the tail of longer chunks.
+                   longer than this is one chunk; longer ones are cut into equal windows.
+                   The embedding model reads at most 256 word pieces (about 180-200 words),
+                   so dense retrieval ignores the tail of longer chunks.
 ``chunk_overlap``  words shared by consecutive chunks. Default 40; must be < ``chunk_size``.
 ``store``          where dense vectors live: ``sqlite-vec`` (default, a local file) or
                    ``pgvector`` (a PostgreSQL server).
@@ -30,6 +30,8 @@ Configuration (``RetrievalConfig``, e.g. a ``retrieval:`` block of an experiment
 ``rrf_k``          the constant in the RRF score ``sum 1/(rrf_k + rank)``. Default 60.
 
 Hits are chunks: each carries its ``doc_id``, ``chunk_id`` (``<doc_id>#<n>``), text and score.
+A document's title is embedded and BM25-indexed with each of its chunks, but ``Hit.text`` is the
+passage alone, so the caller decides how to show titles.
 The k hits of a query are k distinct chunks (no two with the same id or the same text); one
 document may supply several. BM25 never returns chunks sharing no word with the query, so it
 can return fewer than k.

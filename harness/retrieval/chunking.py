@@ -41,9 +41,9 @@ def window_starts(n_words: int, size: int, overlap: int) -> list[int]:
 
 
 def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:
-    """The chunks of one document; the title, when present, heads every chunk."""
+    """The chunks of one document; each carries the title, to be indexed with it."""
     words = doc.text.split()
-    head = f"{doc.title.strip()}\n" if doc.title and doc.title.strip() else ""
+    title = doc.title.strip() if doc.title and doc.title.strip() else None
     chunks = []
     for position, start in enumerate(window_starts(len(words), size, overlap)):
         body = " ".join(words[start : start + size])
@@ -52,7 +52,8 @@ def chunk_document(doc: Document, size: int, overlap: int) -> list[Chunk]:
                 chunk_id=f"{doc.id}#{position}",
                 doc_id=doc.id,
                 position=position,
-                text=head + body,
+                text=body,
+                title=title,
             )
         )
     return chunks

@@ -46,7 +46,7 @@ def ensure_index(
     def batches():
         for start in range(0, len(chunks), BUILD_BATCH):
             batch = chunks[start : start + BUILD_BATCH]
-            vectors = embedder.embed([c.text for c in batch])
+            vectors = embedder.embed([c.indexed_text for c in batch])
             progress.advance(len(batch))
             yield batch, vectors
 

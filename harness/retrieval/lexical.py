@@ -41,7 +41,7 @@ class BM25Retriever:
             import bm25s
 
             bm25 = bm25s.BM25()
-            bm25.index(_tokenize([c.text for c in self.chunks]), show_progress=False)
+            bm25.index(_tokenize([c.indexed_text for c in self.chunks]), show_progress=False)
             self._bm25 = bm25
             self._vocab = bm25.vocab_dict
 

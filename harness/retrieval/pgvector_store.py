@@ -26,7 +26,7 @@ from harness.retrieval.types import Chunk
 
 HNSW_MIN_ROWS = 50_000
 REGISTRY = "harness_indexes"
-COLUMNS = "id, chunk_id, doc_id, position, text, embedding"
+COLUMNS = "id, chunk_id, doc_id, position, title, text, embedding"
 
 
 def redact(url: str) -> str:
@@ -107,7 +107,7 @@ class PgVectorStore:
             conn.execute(
                 f"""CREATE TABLE {self.table} (
                     id INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL,
-                    position INTEGER NOT NULL, text TEXT NOT NULL,
+                    position INTEGER NOT NULL, title TEXT, text TEXT NOT NULL,
                     embedding vector({int(self.dimension)}) NOT NULL)"""
             )
             n = 0
@@ -126,6 +126,7 @@ class PgVectorStore:
                                 chunk.chunk_id,
                                 chunk.doc_id,
                                 chunk.position,
+                                chunk.title,
                                 chunk.text,
                                 vector_literal(vector),
                             )
@@ -158,7 +159,7 @@ class PgVectorStore:
                 self._connection()
                 .execute(
                     # ORDER BY the bare distance expression so an HNSW index can serve it.
-                    f"""SELECT chunk_id, doc_id, position, text, embedding <=> %s::vector, id
+                    f"""SELECT chunk_id, doc_id, position, text, embedding <=> %s::vector, id, title
                     FROM {self.table} ORDER BY embedding <=> %s::vector LIMIT %s""",
                     (literal, literal, int(k)),
                 )
@@ -166,7 +167,10 @@ class PgVectorStore:
             )
         rows.sort(key=lambda r: (r[4], r[5]))  # ties in insertion order, like sqlite-vec
         return [
-            (Chunk(chunk_id=r[0], doc_id=r[1], position=r[2], text=r[3]), 1.0 - float(r[4]))
+            (
+                Chunk(chunk_id=r[0], doc_id=r[1], position=r[2], text=r[3], title=r[6]),
+                1.0 - float(r[4]),
+            )
             for r in rows
         ]
 

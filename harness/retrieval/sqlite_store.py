@@ -104,6 +104,7 @@ class SqliteVecStore:
                     chunk_id TEXT NOT NULL UNIQUE,
                     doc_id TEXT NOT NULL,
                     position INTEGER NOT NULL,
+                    title TEXT,
                     text TEXT NOT NULL
                 );
                 CREATE INDEX chunks_doc_id ON chunks (doc_id);
@@ -119,9 +120,10 @@ class SqliteVecStore:
                     raise ValueError(f"expected {len(chunks)} vectors of {self.dimension}")
                 ids = range(n + 1, n + 1 + len(chunks))
                 conn.executemany(
-                    "INSERT INTO chunks (id, chunk_id, doc_id, position, text) VALUES (?,?,?,?,?)",
+                    "INSERT INTO chunks (id, chunk_id, doc_id, position, title, text)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
                     [
-                        (i, c.chunk_id, c.doc_id, c.position, c.text)
+                        (i, c.chunk_id, c.doc_id, c.position, c.title, c.text)
                         for i, c in zip(ids, chunks, strict=True)
                     ],
                 )
@@ -161,7 +163,7 @@ class SqliteVecStore:
                     SELECT rowid, distance FROM chunk_vectors
                     WHERE embedding MATCH ? AND k = ?
                 )
-                SELECT c.chunk_id, c.doc_id, c.position, c.text, knn.distance
+                SELECT c.chunk_id, c.doc_id, c.position, c.text, knn.distance, c.title
                 FROM knn JOIN chunks AS c ON c.id = knn.rowid
                 ORDER BY knn.distance, c.id
                 """,
@@ -170,7 +172,10 @@ class SqliteVecStore:
                 .fetchall()
             )
         return [
-            (Chunk(chunk_id=r[0], doc_id=r[1], position=r[2], text=r[3]), 1.0 - float(r[4]))
+            (
+                Chunk(chunk_id=r[0], doc_id=r[1], position=r[2], text=r[3], title=r[5]),
+                1.0 - float(r[4]),
+            )
             for r in rows
         ]
 

@@ -21,7 +21,7 @@ from harness.retrieval.config import RetrievalConfig
 from harness.retrieval.types import Chunk, Document
 
 #: Bumped when the stored layout changes, so older index files are rebuilt, not misread.
-INDEX_FORMAT_VERSION = 1
+INDEX_FORMAT_VERSION = 2
 
 
 class VectorStore(Protocol):

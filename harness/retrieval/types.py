@@ -16,7 +16,7 @@ from typing import Protocol, runtime_checkable
 class Document:
     """One entry of a knowledge base, as the task ships it.
 
-    ``title`` is optional because many corpora have none; when present it is prepended to every
+    ``title`` is optional because many corpora have none; when present it is indexed with every
     chunk of the document, since a passage cut out of the middle of a long text often no longer
     says what it is about.
     """
@@ -31,20 +31,26 @@ class Chunk:
     """A piece of one document: the unit that is embedded, indexed and returned.
 
     ``position`` is the chunk's index within its document, so a caller can put adjacent chunks
-    back in order. ``text`` is exactly what was indexed (title line included), so what the model
-    is shown is what the retriever matched on.
+    back in order. ``text`` is the passage itself; what is embedded and BM25-indexed is
+    ``indexed_text``, which puts the document title on a line above it.
     """
 
     chunk_id: str
     doc_id: str
     position: int
     text: str
+    title: str | None = None
+
+    @property
+    def indexed_text(self) -> str:
+        return f"{self.title}\n{self.text}" if self.title else self.text
 
 
 @dataclass(frozen=True)
 class Hit:
     """One retrieved chunk.
 
+    ``text`` is the passage without the document title (the caller decides how to show titles).
     ``score`` is comparable only within one retriever kind: cosine similarity for dense, the
     BM25 score for bm25, the reciprocal-rank-fusion score for hybrid. Higher is better in all
     three.

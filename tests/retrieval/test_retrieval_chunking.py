@@ -50,17 +50,20 @@ def test_short_document_is_one_chunk() -> None:
     doc = Document(id="short", text="only a few words here", title="T")
     (chunk,) = chunk_document(doc, size=200, overlap=40)
     assert chunk.chunk_id == "short#0" and chunk.doc_id == "short" and chunk.position == 0
-    assert chunk.text == "T\nonly a few words here"
+    assert chunk.text == "only a few words here" and chunk.title == "T"
+    assert chunk.indexed_text == "T\nonly a few words here"
     # A document of exactly chunk_size words is still one chunk.
     assert len(chunk_document(Document(id="x", text=words(200)), 200, 40)) == 1
 
 
-def test_title_heads_every_chunk_and_ids_are_positional() -> None:
+def test_title_is_indexed_with_every_chunk_and_ids_are_positional() -> None:
     doc = Document(id="long", text=words(50), title="Manual")
     chunks = chunk_document(doc, size=20, overlap=5)
     assert [c.chunk_id for c in chunks] == [f"long#{i}" for i in range(len(chunks))]
-    assert all(c.text.startswith("Manual\n") for c in chunks)
-    assert all(len(c.text.split("\n", 1)[1].split()) == 20 for c in chunks)
+    assert all(c.indexed_text == f"Manual\n{c.text}" for c in chunks)
+    assert all(len(c.text.split()) == 20 for c in chunks)
+    untitled = chunk_document(Document(id="u", text="x y", title="  "), 20, 5)[0]
+    assert untitled.title is None and untitled.indexed_text == "x y"
 
 
 def test_iter_chunks_keeps_corpus_order() -> None:

@@ -46,6 +46,16 @@ def test_obviously_relevant_document_ranks_first(small_corpus, tmp_path, embedde
         assert len({h.chunk_id for h in hits}) == 2
 
 
+def test_titles_are_embedded_but_hits_show_the_passage_only(tmp_path, embedder) -> None:
+    docs = [
+        Document(id="a", title="Volcanoes of Iceland", text="Eruptions happen every few years."),
+        Document(id="b", title="Tax deadlines", text="Forms are due at the end of April."),
+    ]
+    retriever = open_retriever(docs, RetrievalConfig(kind="dense"), index_dir=tmp_path)
+    hit = retriever.search("volcanic activity in Iceland", k=1)[0]
+    assert (hit.doc_id, hit.text) == ("a", "Eruptions happen every few years.")
+
+
 def test_sqlite_vec_knn_agrees_with_brute_force_cosine(small_corpus, tmp_path, embedder) -> None:
     docs = [
         *small_corpus,
@@ -63,7 +73,7 @@ def test_sqlite_vec_knn_agrees_with_brute_force_cosine(small_corpus, tmp_path, e
     ids = [r[0] for r in rows]
     stored = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
     # The stored vectors are the embeddings of the chunk texts...
-    texts = {c.chunk_id: c.text for c in iter_chunks(docs, 30, 5)}
+    texts = {c.chunk_id: c.indexed_text for c in iter_chunks(docs, 30, 5)}
     assert sorted(ids) == sorted(texts)
     np.testing.assert_allclose(stored, embedder.embed([texts[i] for i in ids]), atol=1e-5)
     # ...and the KNN order and scores are brute-force cosine over them.

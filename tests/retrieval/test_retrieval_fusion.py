@@ -77,6 +77,12 @@ def test_bm25_prefers_the_chunk_with_more_query_terms() -> None:
     assert [h.doc_id for h in bm25.search("apple banana cherry", k=4)] == ["one", "two", "three"]
 
 
+def test_bm25_matches_titles_but_hits_show_the_passage_only(small_corpus) -> None:
+    bm25 = BM25Retriever(list(iter_chunks(small_corpus, 200, 40)))
+    (hit,) = bm25.search("domestic", k=3)  # the word is only in the title "Domestic cats"
+    assert hit.doc_id == "cats" and hit.text.startswith("Cats are small")
+
+
 def test_open_retriever_bm25_needs_no_index_dir_or_model(small_corpus, tmp_path) -> None:
     retriever = open_retriever(small_corpus, RetrievalConfig(kind="bm25"), index_dir=tmp_path)
     assert retriever.search("Eiffel Tower", k=1)[0].doc_id == "paris"

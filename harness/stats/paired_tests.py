@@ -8,9 +8,9 @@ items where the two sides differ:
   each discordant item is a fair coin, so the p-value is a two-sided binomial tail.
 * The Wilcoxon signed-rank test drops zero differences (Wilcoxon's own handling, mirroring how
   McNemar drops concordant items), ranks the absolute differences with average ranks for ties,
-  and uses the exact null distribution when there are at most 50 non-zero differences and no
-  ties, an exact sign-flip enumeration of the ranks when there are ties and at most 16 non-zero
-  differences, and the tie-corrected normal approximation (no continuity correction) otherwise.
+  and uses the exact null distribution of the signed ranks (given the ties) when there are at
+  most 50 non-zero differences, and the tie-corrected normal approximation (no continuity
+  correction) otherwise.
 * The sign-flip permutation test flips the sign of each unit's difference at random: exact for
   at most 16 units, Monte Carlo with a fixed seed otherwise. With clusters the unit is the cluster
   total, which keeps the test valid when items within a cluster are correlated.
@@ -19,7 +19,7 @@ items where the two sides differ:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -61,29 +61,40 @@ def mcnemar_exact(a_only: ArrayLike, b_only: ArrayLike) -> TestResult:
     return TestResult("McNemar exact", stat, pv)  # type: ignore[arg-type]
 
 
-@lru_cache(maxsize=64)
-def _signed_rank_counts(n: int) -> NDArray[np.float64]:
-    """How many sign patterns of ranks 1..n give each value 0..n(n+1)/2 of the positive sum."""
-    counts = np.zeros(n * (n + 1) // 2 + 1)
+@lru_cache(maxsize=256)
+def _positive_rank_sum_counts(doubled_ranks: tuple[int, ...]) -> NDArray[np.float64]:
+    """How many of the 2**n sign patterns give each value of 2 * R+ (subset-sum counting).
+
+    Ranks are doubled so that average ranks of ties (x.5) are integers too; without ties this is
+    the classical exact null distribution. Counts stay exact in float64 up to n = 50 (< 2**53).
+    """
+    counts = np.zeros(sum(doubled_ranks) + 1)
     counts[0] = 1.0
     top = 0
-    for r in range(1, n + 1):
-        counts[r : top + r + 1] += counts[: top + 1].copy()
-        top += r
+    for w in doubled_ranks:
+        counts[w : top + w + 1] += counts[: top + 1].copy()
+        top += w
     return counts
 
 
-def _wilcoxon_exact_p(r_plus: float, n: int) -> float:
-    counts = _signed_rank_counts(n)
-    pmf = counts / counts.sum()
-    k = round(min(r_plus, n * (n + 1) / 2.0 - r_plus))
-    return float(min(1.0, 2.0 * pmf[: k + 1].sum()))
+def _wilcoxon_exact_p(ranks: NDArray[np.float64], r_plus: float) -> float:
+    """Exact two-sided p-value: chance of a positive rank sum at least as far from its mean."""
+    doubled = np.rint(2.0 * ranks).astype(int)
+    counts = _positive_rank_sum_counts(tuple(sorted(doubled.tolist())))
+    sums = np.arange(counts.size)
+    center = counts.size - 1  # twice the mean of 2 * R+, kept in integers
+    distance = np.abs(2 * sums - center)
+    observed = abs(2 * round(2.0 * r_plus) - center)
+    return float(min(1.0, counts[distance >= observed].sum() / counts.sum()))
 
 
+@cache
 def _sign_flip_matrix(n: int) -> NDArray[np.float64]:
-    """Every one of the 2**n sign vectors, one per row."""
+    """Every one of the 2**n sign vectors, one per row (cached: at most 16 MB for n <= 16)."""
     bits = (np.arange(2**n)[:, None] >> np.arange(n)) & 1
-    return 1.0 - 2.0 * bits
+    signs = 1.0 - 2.0 * bits
+    signs.flags.writeable = False
+    return signs
 
 
 def _tolerance(units: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -112,12 +123,9 @@ def wilcoxon_signed_rank(differences: ArrayLike) -> TestResult:
     _, tie_sizes = np.unique(ranks, return_counts=True)
     has_ties = bool(np.any(tie_sizes > 1))
     name = "Wilcoxon signed-rank (zeros dropped"
-    if not has_ties and n <= EXACT_WILCOXON_MAX:
-        return TestResult(name + ", exact)", stat, _wilcoxon_exact_p(r_plus, n))
-    if n <= EXACT_SIGN_FLIP_MAX:
-        signed = np.sign(d) * ranks
-        p = sign_flip_pvalues(signed[:, None])[0]
-        return TestResult(name + ", exact with ties)", stat, float(p))
+    if n <= EXACT_WILCOXON_MAX:
+        how = ", exact with ties)" if has_ties else ", exact)"
+        return TestResult(name + how, stat, _wilcoxon_exact_p(ranks, r_plus))
     mean = n * (n + 1) / 4.0
     var = n * (n + 1) * (2 * n + 1) / 24.0 - float(np.sum(tie_sizes**3 - tie_sizes)) / 48.0
     z = (r_plus - mean) / np.sqrt(var)

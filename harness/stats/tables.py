@@ -46,14 +46,24 @@ COMPARE_COLUMNS = [
 FAMILIES = ("task", "group", "all")
 
 
-def _item_clusters(g: pd.DataFrame, pair_on: str) -> tuple[list[str], np.ndarray | None]:
-    """Item ids in first-seen order and their cluster codes (None when the task has none)."""
-    per_item = g.groupby(pair_on, sort=False)["cluster"].first()
-    ids = [str(i) for i in per_item.index]
-    if not per_item.notna().any():
-        return ids, None
-    codes, _ = cluster_codes(per_item.to_numpy(dtype=object))
-    return ids, codes
+def _item_clusters(
+    g: pd.DataFrame, pair_on: str
+) -> tuple[np.ndarray, list[str], np.ndarray | None]:
+    """Each row's item position, item ids in first-seen order, and cluster codes per item.
+
+    The codes are None when no item of the group has a cluster.
+    """
+    rows, uniques = pd.factorize(g[pair_on], sort=False)
+    ids = [str(i) for i in uniques]
+    has_cluster = g["cluster"].notna().to_numpy()
+    if not has_cluster.any():
+        return rows, ids, None
+    labels = np.full(len(ids), None, dtype=object)
+    # first non-null cluster per item: write in reverse so the earliest row wins
+    idx = np.flatnonzero(has_cluster)[::-1]
+    labels[rows[idx]] = g["cluster"].to_numpy(dtype=object)[idx]
+    codes, _ = cluster_codes(labels)
+    return rows, ids, codes
 
 
 def _summary_row(
@@ -131,15 +141,13 @@ def summary_table(
     block_keys = [k for k in keys if k != "variant"]
     rows = []
     for _, block in items.groupby(block_keys, sort=False):
-        ids, codes = _item_clusters(block, pair_on)
+        row_idx, ids, codes = _item_clusters(block, pair_on)
         codes_by_item = dict(zip(ids, codes.tolist(), strict=True)) if codes is not None else None
         variants = list(pd.unique(block["variant"]))
         boots: dict[str, np.ndarray] = {}
         if method == "bootstrap":
-            pos = {item: k for k, item in enumerate(ids)}
             matrix = np.full((len(ids), len(variants)), np.nan)
-            col = block["variant"].map({v: k for k, v in enumerate(variants)}).to_numpy()
-            row_idx = block[pair_on].map(pos).to_numpy()
+            col = pd.Categorical(block["variant"], categories=variants).codes
             matrix[row_idx, col] = block["score"].to_numpy(dtype=float)
             use = codes if has_real_clusters(codes) else None
             draws = bootstrap_ratio_means(matrix, clusters=use, n_boot=n_boot, seed=seed)
@@ -160,9 +168,8 @@ def summary_table(
 def _block(g: pd.DataFrame, axis: str, levels: list[str], pair_on: str) -> Block:
     present_levels = set(g[axis])
     lv = [v for v in levels if v in present_levels]
-    ids, codes = _item_clusters(g, pair_on)
-    rows = g[pair_on].map({item: k for k, item in enumerate(ids)}).to_numpy()
-    cols = g[axis].map({v: k for k, v in enumerate(lv)}).to_numpy()
+    rows, ids, codes = _item_clusters(g, pair_on)
+    cols = pd.Categorical(g[axis], categories=lv).codes
     shape = (len(ids), len(lv))
     scores = np.full(shape, np.nan)
     binary = np.zeros(shape, dtype=bool)
@@ -226,7 +233,8 @@ def compare_table(
         return out
     out["correction"] = how
     out["p_adjusted"] = np.nan
-    parts = out.groupby(family_keys, sort=False).groups.values() if family_keys else [out.index]
+    parts = [g.index for _, g in out.groupby(family_keys, sort=False)] if family_keys \
+        else [out.index]
     for idx in parts:
         out.loc[idx, "p_adjusted"] = adjust_pvalues(out.loc[idx, "p_value"].to_numpy(), how)
     out["significant"] = (out["p_adjusted"] < alpha).fillna(False).astype(bool)

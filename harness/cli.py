@@ -16,7 +16,29 @@ EPILOG = """examples:
   harness run my.yaml --limit 20 --model openai/gpt-4o-mini
   harness render my.yaml --variant cot --item 3
   harness report results/<run-id>
+  harness baseline save results/<run-id> --to results/baselines/my.json
+  harness check my.yaml --baseline results/baselines/my.json --junit report.xml
+  harness compare results/<run-a> results/<run-b>
 """
+
+
+def _gate_options(parser: argparse.ArgumentParser) -> None:
+    """What counts as a regression, and the reports CI reads (shared by check and compare)."""
+    parser.add_argument("--alpha", type=float, default=0.05,
+                        help="significance level, after correction (default 0.05)")
+    parser.add_argument("--max-drop", type=float, default=0.02,
+                        help="tolerated drop, as a fraction of the scale (default 0.02 = 2 points)")
+    parser.add_argument("--min-score", type=float,
+                        help="also fail any cell scoring below this (e.g. 0.7)")
+    parser.add_argument("--correction", default="holm", choices=["holm", "bh", "none"],
+                        help="multiple-comparison correction over cells (default holm)")
+    parser.add_argument("--junit", type=Path, help="write JUnit XML here")
+    parser.add_argument("--summary", type=Path, help="write a markdown summary here "
+                        "(also appended to $GITHUB_STEP_SUMMARY when set)")
+    parser.add_argument("--json", type=Path, help="write the result as JSON here")
+    parser.add_argument("--max-items", type=int, default=20,
+                        help="flipped items listed per regression (JSON lists all)")
+
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,7 +81,57 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("run", help="run folder or run id")
     report.add_argument("--reports-dir", type=Path, default=Path("reports"))
     report.add_argument("--html", action="store_true", help="also write a self-contained HTML")
+
+    baseline = sub.add_parser("baseline", help="save a run as the baseline check compares with")
+    baseline_sub = baseline.add_subparsers(dest="action", metavar="ACTION", required=True)
+    save = baseline_sub.add_parser("save", help="write a compact baseline file from a run")
+    save.add_argument("run", help="run folder or run id")
+    save.add_argument("--to", type=Path, required=True, help="baseline file to write (commit it)")
+    save.add_argument("--max-output-chars", type=int, default=400,
+                      help="outputs kept per item are cut to this length (default 400)")
+
+    check = sub.add_parser("check", help="run an experiment; exit 1 on a significant regression "
+                           "against a baseline (0 pass, 2 bad input)")
+    check.add_argument("experiment", type=Path, nargs="?", help="experiment YAML file")
+    check.add_argument("--baseline", required=True, help="baseline file (or a run folder)")
+    check.add_argument("--run", help="check this existing run instead of running the experiment")
+    _gate_options(check)
+    check.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    check.add_argument("--cache-dir", help="response cache folder")
+    check.add_argument("--results-dir", type=Path, default=Path("results"))
+    check.add_argument("--reports-dir", type=Path, default=Path("reports"))
+    check.add_argument("--no-report", action="store_true", help="skip writing the run's report")
+    check.add_argument("--quiet", action="store_true", help="no progress output")
+
+    compare = sub.add_parser("compare", help="the check's paired analysis between any two runs")
+    compare.add_argument("run_a", help="the earlier run (folder or id), or a baseline file")
+    compare.add_argument("run_b", help="the later run (folder or id)")
+    _gate_options(compare)
+    plan = sub.add_parser("plan", help="how many items a run needs to detect a difference")
+    plan.add_argument("--effect", type=float, required=True,
+                      help="the difference to detect, as a fraction (0.03 = 3 points)")
+    plan.add_argument("--pilot", help="a pilot run (folder or id) to take the spread from")
+    plan.add_argument("--sd-diff", type=float,
+                      help="assumed SD of per-item differences when there is no pilot")
+    plan.add_argument("--alpha", type=float, default=0.05)
+    plan.add_argument("--power", type=float, default=0.8)
     return parser
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from harness.analysis import format_plan, plan
+    from harness.errors import ConfigError
+
+    if args.pilot is None and args.sd_diff is None:
+        raise ConfigError("give --pilot results/<run-id> (preferred) or an assumed --sd-diff")
+    pilot = None
+    if args.pilot:
+        from harness.results import load_run
+
+        pilot = load_run(args.pilot)
+    table = plan(pilot, args.effect, args.alpha, args.power, sd_diff=args.sd_diff)
+    print(format_plan(table))
+    return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -107,7 +179,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "render": _cmd_render, "report": _cmd_report}
+def _cmd_gate(args: argparse.Namespace) -> int:
+    from harness.gate.cli import run_command
+
+    return run_command(args)
+
+
+COMMANDS = {"run": _cmd_run, "render": _cmd_render, "report": _cmd_report,
+            "baseline": _cmd_gate, "check": _cmd_gate, "compare": _cmd_gate,
+            "plan": _cmd_plan}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,109 @@
+"""Handlers of ``harness baseline save``, ``harness check`` and ``harness compare``.
+
+``harness.cli`` defines the options (standard library only, so ``harness --help`` stays instant)
+and imports this module only when one of these commands runs. Exit codes: 0 pass, 1 regression
+(or a run that could not finish), 2 bad input (a missing or foreign baseline, no shared items,
+bad options).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.gate.baseline import GateInputError
+
+if TYPE_CHECKING:
+    from harness.gate.check import CheckResult, GateSettings
+
+
+def _settings(args: argparse.Namespace) -> GateSettings:
+    from harness.gate.check import GateSettings
+
+    return GateSettings(alpha=args.alpha, max_drop=args.max_drop, min_score=args.min_score,
+                        correction=args.correction)
+
+
+def _write(path: Path | None, text: str) -> None:
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def emit(result: CheckResult, args: argparse.Namespace) -> int:
+    """Print the explanation and write every format asked for; return the exit code."""
+    from harness.gate.formats import render_json, render_markdown, render_text
+    from harness.gate.junit import render_junit
+
+    print(render_text(result, max_items=args.max_items), end="")
+    markdown = render_markdown(result, max_items=args.max_items)
+    _write(args.summary, markdown)
+    _write(args.json, render_json(result))
+    _write(args.junit, render_junit(result))
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as fh:
+            fh.write(markdown + "\n")
+    for flag, path in (("--summary", args.summary), ("--json", args.json),
+                       ("--junit", args.junit)):
+        if path is not None:
+            print(f"{flag}: {path}", file=sys.stderr)
+    return result.exit_code
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from harness.gate.baseline import save_baseline
+
+    path = save_baseline(args.run, args.to, max_output_chars=args.max_output_chars)
+    size = path.stat().st_size
+    print(f"baseline saved: {path} ({size / 1024:.1f} KiB); commit it, then gate changes with:\n"
+          f"  harness check <experiment.yaml> --baseline {path}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from harness.gate.baseline import Baseline
+    from harness.gate.check import check_run
+    from harness.stats.errors import StatsError
+
+    settings = _settings(args)
+    baseline = Baseline.load(args.baseline)
+    try:
+        if args.run:
+            if args.experiment is not None:
+                print(f"--run given: checking {args.run}, not running {args.experiment}",
+                      file=sys.stderr)
+            return emit(check_run(args.run, baseline, settings), args)
+        if args.experiment is None:
+            raise GateInputError("give an experiment file to run, or --run results/<run-id> "
+                                 "to check an existing run")
+        from harness.api import run
+
+        samples = run(args.experiment, results_dir=args.results_dir,
+                      reports_dir=None if args.no_report else args.reports_dir,
+                      quiet=args.quiet, cache=False if args.no_cache else None,
+                      cache_dir=args.cache_dir)
+        return emit(check_run(samples, baseline, settings), args)
+    except StatsError as exc:
+        raise GateInputError(str(exc)) from None
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from harness.gate.check import compare_runs
+    from harness.stats.errors import StatsError
+
+    try:
+        return emit(compare_runs(args.run_a, args.run_b, _settings(args)), args)
+    except StatsError as exc:
+        raise GateInputError(str(exc)) from None
+
+
+HANDLERS = {"baseline": cmd_baseline, "check": cmd_check, "compare": cmd_compare}
+
+
+def run_command(args: argparse.Namespace) -> int:
+    return HANDLERS[args.command](args)

@@ -191,7 +191,8 @@ def _retrieve(
     retriever = open_retriever(
         docs,
         RetrievalConfig(kind=variant.retriever, k=variant.k, chunk_size=variant.chunk_size,
-                        chunk_overlap=variant.chunk_overlap),
+                        chunk_overlap=variant.chunk_overlap, store=variant.store,
+                        store_url=variant.store_url),
         index_dir=index_dir,
     )
     results = retriever.search_many([item.input for item in task.items], variant.k)

@@ -35,6 +35,8 @@ class VariantConfig(BaseModel):
     k: int = Field(default=3, ge=1, le=50)
     chunk_size: int = Field(default=200, ge=8)
     chunk_overlap: int = Field(default=40, ge=0)
+    store: Literal["sqlite-vec", "pgvector"] = "sqlite-vec"
+    store_url: str | None = None
     max_tokens: int | None = Field(default=None, ge=1)
     system: str | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
@@ -64,6 +66,8 @@ class VariantConfig(BaseModel):
     def _consistent(self) -> VariantConfig:
         if self.fewshot == "fixed" and self.shots and not self.fewshot_ids:
             raise ValueError("fewshot: fixed needs fewshot_ids, the ids of the examples to use")
+        if self.store == "pgvector" and not self.store_url:
+            raise ValueError("store: pgvector needs store_url (postgresql://user@host/db)")
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError("chunk_overlap must be smaller than chunk_size")
         return self

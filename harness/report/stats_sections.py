@@ -11,10 +11,12 @@ gate uses.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 
 import pandas as pd
 
+from harness.stats.errors import SmallSampleWarning
 from harness.stats.formatting import percent, points, pvalue
 from harness.stats.intervals import SMALL_N
 from harness.stats.multiple import CORRECTION_LABELS
@@ -83,8 +85,9 @@ def _pairs_section(cmp: pd.DataFrame, what: str, group_col: str) -> list[str]:
     ]
     headers = [group_col, "A", "B", "A − B (pts)", "95% CI", "bootstrap CI", "paired n", "p",
                f"p adj. ({label})", "MDE (pts)", "verdict"]
+    count = "the 1 comparison" if len(cmp) == 1 else f"the {len(cmp)} comparisons"
     intro = (f"Paired comparisons of {what}s on the items both scored, largest effect first; "
-             f"p-values adjusted ({label}) over the {len(cmp)} comparisons in this table:")
+             f"p-values adjusted ({label}) over {count} in this table:")
     if how == "none":
         intro = (f"Paired comparisons of {what}s on the items both scored, largest effect "
                  "first (p-values not adjusted):")
@@ -119,7 +122,7 @@ def _repeats_section(summ: pd.DataFrame) -> list[str]:
     table = _table(["model", "variant", "epochs", "between-item var", "within-item var",
                     "within share", "CI × (2× items)", "CI × (2× repeats)", "better buy"],
                    rows, "llrrrrrrl")
-    return ["Where the uncertainty comes from (Miller 2024, section 3): items differing in "
+    return ["Where the uncertainty comes from (Miller 2024): items differing in "
             "difficulty (between) versus a model's sample-to-sample noise on one item (within). "
             "More repeats only shrink the within part; more items shrink both.", "", table, ""]
 
@@ -183,7 +186,9 @@ def stats_markdown(samples: pd.DataFrame, *, level: int = 3, n_boot: int = 10_00
     for task in pd.unique(samples["task"]):
         part = samples[samples["task"] == task]
         part.attrs = dict(samples.attrs)
-        summ = summary_table(part)
+        with warnings.catch_warnings():  # the caveat is in the Notes below instead
+            warnings.simplefilter("ignore", SmallSampleWarning)
+            summ = summary_table(part)
         variants = compare_table(part, axis="variant", n_boot=n_boot, seed=seed)
         n_models = part["model"].nunique()
         models = compare_table(part, axis="model", n_boot=n_boot, seed=seed) \

@@ -45,9 +45,10 @@ def bootstrap_counts(rng: np.random.Generator, n_units: int, rows: int) -> NDArr
     return counts.reshape(rows, n_units).astype(np.float64)
 
 
-def _cluster_totals(
+def cluster_totals(
     values: NDArray[np.float64], codes: NDArray[np.intp], n_clusters: int
 ) -> NDArray[np.float64]:
+    """Per-cluster column sums (clusters x columns), one bincount per column."""
     totals = np.zeros((n_clusters, values.shape[1]))
     for j in range(values.shape[1]):
         totals[:, j] = np.bincount(codes, weights=values[:, j], minlength=n_clusters)
@@ -82,8 +83,8 @@ def bootstrap_ratio_means(
         codes = np.asarray(clusters, dtype=np.intp)
         _, codes = np.unique(codes, return_inverse=True)
         n_units = int(codes.max()) + 1
-        num_units = _cluster_totals(v, codes, n_units)
-        den_units = _cluster_totals(present.astype(float), codes, n_units)
+        num_units = cluster_totals(v, codes, n_units)
+        den_units = cluster_totals(present.astype(float), codes, n_units)
         fixed_den = None
     else:
         n_units = n_items

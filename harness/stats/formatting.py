@@ -30,7 +30,8 @@ def pvalue(p: float) -> str:
     if p < 0.001:
         return "<0.001"
     if p < 0.1:
-        return f"{p:.3g}"  # three significant digits, so 0.0497 never reads as 0.05
+        # one more digit right at 0.05, so 0.0497 never reads as the threshold itself
+        return f"{p:.4f}" if round(p, 3) == 0.05 else f"{p:.3f}"
     return f"{p:.2f}"
 
 

@@ -1,8 +1,8 @@
 """Paired significance tests: McNemar for pass/fail, Wilcoxon or sign-flip for graded scores.
 
-Pairing is what makes prompt comparisons cheap (Miller 2024, section 4): both variants answer the
-same items, so item difficulty cancels out of the difference. The tests here all look only at
-items where the two sides differ:
+Pairing is what makes prompt comparisons cheap (Miller 2024, on paired differences): both
+variants answer the same items, so item difficulty cancels out of the difference. The tests here
+all look only at items where the two sides differ:
 
 * McNemar's exact test counts the items only A passed and only B passed; under "no difference"
   each discordant item is a fair coin, so the p-value is a two-sided binomial tail.

@@ -22,10 +22,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from harness.stats.bootstrap import bootstrap_ratio_means, percentile_interval
+from harness.stats.bootstrap import bootstrap_ratio_means, cluster_totals, percentile_interval
 from harness.stats.errors import StatsError
 from harness.stats.intervals import SMALL_N, has_real_clusters, standard_error, t_interval
 from harness.stats.paired_tests import (
+    EXACT_SIGN_FLIP_MAX,
     mcnemar_exact,
     sign_flip_pvalues,
     wilcoxon_signed_rank,
@@ -50,16 +51,6 @@ class Block:
     present: NDArray[np.bool_]
     errors: NDArray[np.int64]
     clusters: NDArray[np.intp] | None = None
-
-
-def _cluster_totals(
-    values: NDArray[np.float64], codes: NDArray[np.intp]
-) -> NDArray[np.float64]:
-    n_clusters = int(codes.max()) + 1
-    totals = np.zeros((n_clusters, values.shape[1]))
-    for j in range(values.shape[1]):
-        totals[:, j] = np.bincount(codes, weights=values[:, j], minlength=n_clusters)
-    return totals
 
 
 def _empty_record(a: str, b: str, note: str) -> dict[str, Any]:
@@ -180,10 +171,11 @@ def compare_block(
 
     if flip_columns:
         cols = np.array(flip_columns)
-        units = _cluster_totals(diffs[:, cols], codes) if clustered and codes is not None \
-            else diffs[:, cols]
+        units = diffs[:, cols]
+        if clustered and codes is not None:
+            units = cluster_totals(units, codes, int(codes.max()) + 1)
         pvals = sign_flip_pvalues(units, n_resamples=n_permutations, seed=perm_rng)
-        exact = units.shape[0] <= 16
+        exact = units.shape[0] <= EXACT_SIGN_FLIP_MAX
         how = "exact" if exact else f"{n_permutations} Monte Carlo draws"
         for col, pval in zip(cols, pvals, strict=True):
             records[col]["p_value"] = float(pval)

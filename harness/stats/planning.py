@@ -112,7 +112,7 @@ def format_plan(table: pd.DataFrame) -> str:
         body.append([
             *[str(r[k]) for k in keys], f"{r['a']} vs {r['b']}", str(r["n_pilot"]),
             "n/a" if not np.isfinite(r["sd_diff"]) else f"{r['sd_diff']:.3f}",
-            f"{points(r['pilot_mde'])} pts",
+            "n/a" if not np.isfinite(r["pilot_mde"]) else f"{points(r['pilot_mde'])} pts",
             "n/a" if not np.isfinite(needed) else f"{int(needed):,}",
             "n/a" if not np.isfinite(r["pilot_power"]) else f"{r['pilot_power']:.0%}",
         ])

@@ -4,7 +4,7 @@ For a paired design the difference in mean score has standard error ``sd_d / sqr
 ``sd_d`` is the standard deviation of the per-item differences (for pass/fail items, the square
 root of the discordance rate minus the squared difference). A two-sided test at level alpha
 detects a true difference delta with probability ``power`` once
-``delta = (z_{1 - alpha/2} + z_{power}) * SE`` (Miller 2024, section 5). That gives both the
+``delta = (z_{1 - alpha/2} + z_{power}) * SE`` (Miller 2024, power analysis). That gives both the
 minimum detectable effect (MDE) of a run and the number of items a planned run needs. The pilot's
 ``sd_d`` already contains the correlation between the two variants, which is why paired designs
 need far fewer items than two independent ones; with clusters, the clustered SE carries the

@@ -1,6 +1,6 @@
 """Turning K repeated samples of one item into the one number per item the statistics use.
 
-Miller (2024, section 3) treats repeats as a way to reduce the noise inside each item, not as
+Miller (2024) treats repeats as a way to reduce the noise inside each item, not as
 extra items: the K samples of an item are reduced to one score first, and standard errors are
 taken over items. Three reducers are offered:
 

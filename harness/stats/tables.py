@@ -8,6 +8,7 @@ does not hide the rest of the table.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,10 +16,11 @@ import numpy as np
 import pandas as pd
 
 from harness.stats.bootstrap import bootstrap_ratio_means
-from harness.stats.errors import StatsError
+from harness.stats.errors import SmallSampleWarning, StatsError
 from harness.stats.formatting import verdict
 from harness.stats.intervals import (
     CI_METHODS,
+    SMALL_N,
     check_alpha,
     cluster_codes,
     has_real_clusters,
@@ -162,7 +164,22 @@ def summary_table(
             rows.append(row)
     out = pd.DataFrame(rows, columns=[*keys, *SUMMARY_COLUMNS])
     out.attrs.update(alpha=alpha, reducer=reducer)
+    _warn_small(out, keys)
     return out
+
+
+def _warn_small(out: pd.DataFrame, keys: list[str]) -> None:
+    """One warning per table (not per row) naming the groups whose CLT interval is doubtful."""
+    small = out[out["small_n"].astype(bool) & (out["n"] > 0)]
+    if small.empty:
+        return
+    names = ", ".join("/".join(str(r[k]) for k in keys) for _, r in small.iterrows())
+    warnings.warn(
+        f"fewer than {SMALL_N} items (or clusters) behind the interval of: {names}; "
+        "those intervals may be too narrow (see the note column)",
+        SmallSampleWarning,
+        stacklevel=3,
+    )
 
 
 def _block(g: pd.DataFrame, axis: str, levels: list[str], pair_on: str) -> Block:

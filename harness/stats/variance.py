@@ -1,4 +1,4 @@
-"""Splitting a score's variance into between-item and within-item parts (Miller 2024, section 3).
+"""Splitting a score's variance into between-item and within-item parts (Miller 2024).
 
 With K samples per item the variance of an item's mean score is ``B + W / K``: B is how much
 items differ in difficulty (fixed by the choice of items) and W is the sampling noise of the

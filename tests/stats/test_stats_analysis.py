@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -14,7 +15,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 from harness import analysis
-from harness.stats import StatsError
+from harness.stats import SmallSampleWarning, StatsError
 
 Factory = Callable[..., pd.DataFrame]
 COMPARE_REQUIRED = [
@@ -212,11 +213,24 @@ def test_a_variant_with_every_sample_errored(make_samples: Factory) -> None:
 
 def test_one_item_works(make_samples: Factory) -> None:
     df = make_samples(n_items=1, binary=False)
-    s = analysis.summary(df)
+    with pytest.warns(SmallSampleWarning, match="fewer than 30 items"):
+        s = analysis.summary(df)
     assert (s["n"] == 1).all() and s["se"].isna().all()
     row = analysis.compare(df, n_boot=100).iloc[0]
     assert row["n_pairs"] == 1 and np.isnan(row["se"]) and np.isfinite(row["p_value"])
     assert np.isnan(row["mde"]) and "too few" in row["verdict"]
+
+
+def test_small_graded_groups_warn_once_and_large_or_wilson_ones_do_not(
+    make_samples: Factory,
+) -> None:
+    with pytest.warns(SmallSampleWarning, match="t/m/zero-shot, t/m/few-shot") as record:
+        analysis.summary(make_samples(n_items=12, binary=False))
+    assert len(record) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SmallSampleWarning)
+        analysis.summary(make_samples(n_items=12))  # pass/fail: Wilson copes with small n
+        analysis.summary(make_samples(n_items=40, binary=False))
 
 
 @pytest.mark.parametrize("bad", [pd.DataFrame(), pd.DataFrame(columns=["task", "model"])])

@@ -67,7 +67,9 @@ def test_paired_sd_from_rates_and_correlation() -> None:
         paired_sd(1.5, 0.5, 0.1)
 
 
-def test_plan_from_a_pilot_uses_its_observed_spread(make_samples: Callable[..., pd.DataFrame]) -> None:
+def test_plan_from_a_pilot_uses_its_observed_spread(
+    make_samples: Callable[..., pd.DataFrame],
+) -> None:
     pilot = make_samples(variants={"zero-shot": 0.6, "few-shot": 0.7}, n_items=150, seed=3)
     table = plan(pilot, 0.03)
     assert len(table) == 1

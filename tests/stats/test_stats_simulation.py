@@ -13,8 +13,8 @@ import numpy as np
 
 from harness.stats import adjust_pvalues, holm, mcnemar_exact, wilcoxon_signed_rank
 from harness.stats.intervals import t_interval
-from harness.stats.pairwise import Block, compare_block
 from harness.stats.paired_tests import sign_flip_pvalues
+from harness.stats.pairwise import Block, compare_block
 
 ALPHA = 0.05
 

@@ -176,6 +176,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     run_dir = resolve_run_dir(args.run)
     path = write_report(run_dir, args.reports_dir, html=args.html)
     print(path)
+    if args.html:
+        print(path.with_suffix(".html"))
     return 0
 
 

@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 
 def write_report(run_dir: Path, reports_dir: str | Path = "reports", *, html: bool = False) -> Path:
-    """(Re)write the markdown report of a run; return its path."""
+    """(Re)write the markdown report of a run, its figures and, with ``html``, the HTML twin.
+
+    Figures go to ``reports/<run-id>/*.png`` and are linked relatively; the HTML file
+    (``reports/<run-id>.html``) is made from the same markdown. Returns the markdown's path.
+    """
     from harness.report.markdown import render_markdown
+    from harness.report.plots import write_plots
     from harness.results import load_run
 
     samples = load_run(run_dir)
     manifest = samples.attrs["manifest"]
+    run_id = manifest["run_id"]
     out_dir = Path(reports_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{manifest['run_id']}.md"
-    path.write_text(render_markdown(samples, manifest), encoding="utf-8")
+    figures: dict[str, list[tuple[str, str]]] = {}
+    if not samples.empty:
+        try:
+            drawn = write_plots(samples, out_dir / run_id)
+        except Exception as exc:  # a figure must never cost the report of a finished run
+            warnings.warn(f"report figures could not be drawn: {exc}", stacklevel=2)
+            drawn = {}
+        figures = {task: [(caption, f"{run_id}/{png.name}") for caption, png in pngs]
+                   for task, pngs in drawn.items()}
+    text = render_markdown(samples, manifest, figures=figures)
+    path = out_dir / f"{run_id}.md"
+    path.write_text(text, encoding="utf-8")
+    if html:
+        from harness.report.html import render_html
+
+        page = render_html(text, samples, image_root=out_dir, title=f"Run {run_id}")
+        path.with_suffix(".html").write_text(page, encoding="utf-8")
     return path

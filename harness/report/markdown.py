@@ -86,7 +86,19 @@ def _costs(samples: pd.DataFrame) -> list[str]:
                                      rows, "lllrrr")]
 
 
-def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any]) -> str:
+def _figures(figures: list[tuple[str, str]]) -> list[str]:
+    if not figures:
+        return []
+    return ["### Figures", "",
+            *[line for caption, src in figures for line in (f"![{caption}]({src})", "")]]
+
+
+def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
+                    figures: dict[str, list[tuple[str, str]]] | None = None) -> str:
+    """The report; ``figures`` maps a task to (caption, relative PNG path) pairs to show."""
+    from harness.report.disagreements import disagreements_markdown
+    from harness.report.matrix import matrix_markdown
+
     lines = _header(samples, manifest)
     if samples.empty:
         return "\n".join([*lines, "This run has no finished samples yet.", ""])
@@ -103,5 +115,7 @@ def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any]) -> str:
             stats_markdown = None
         if stats_markdown is not None:
             lines += [stats_markdown(samples[samples["task"] == task]), ""]
+        lines += [matrix_markdown(samples, str(task)), *_figures((figures or {}).get(task, [])),
+                  disagreements_markdown(samples, str(task)), ""]
     lines += ["## Errors", "", *_errors(samples), "", "## Cost", "", *_costs(samples), ""]
     return "\n".join(lines)

@@ -59,13 +59,17 @@ def _pct_interval(low: float, high: float) -> str:
 
 
 def _variant_section(summ: pd.DataFrame) -> list[str]:
-    rows = [
-        [r["model"], r["variant"], percent(r["mean"]), _pct_interval(r["ci_low"], r["ci_high"]),
-         points(r["se"]), int(r["n"]), int(r["n_errors"]), _METHOD_LABELS.get(r["ci_method"], "–")]
-        for _, r in summ.iterrows()
-    ]
-    table = _table(["model", "variant", "score", "95% CI (%)", "SE (pts)", "n items", "errors",
-                    "interval"], rows, "llrrrrrl")
+    clustered = bool(summ["clustered"].astype(bool).any())
+    rows = []
+    for _, r in summ.iterrows():
+        row = [r["model"], r["variant"], percent(r["mean"]),
+               _pct_interval(r["ci_low"], r["ci_high"]), points(r["se"]), int(r["n"])]
+        if clustered:
+            row.append(int(r["n_clusters"]) if r["clustered"] else "–")
+        rows.append([*row, int(r["n_errors"]), _METHOD_LABELS.get(r["ci_method"], "–")])
+    headers = ["model", "variant", "score", "95% CI (%)", "SE (pts)", "n items",
+               *(["clusters"] if clustered else []), "errors", "interval"]
+    table = _table(headers, rows, "llrrrr" + ("r" if clustered else "") + "rl")
     return ["Per-variant scores (mean over items; repeats are averaged per item first):", "",
             table, ""]
 

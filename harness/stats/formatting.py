@@ -61,14 +61,20 @@ def verdict(
             winner, loser, low, high = a, b, ci_low, ci_high
         else:
             winner, loser, low, high = b, a, -ci_high, -ci_low
+        shown = pvalue(p_adjusted)
+        p_text = f"p{shown}" if shown.startswith("<") else f"p={shown}"
         return (
             f"{winner} beats {loser} by {points(abs(diff))} points "
-            f"[{points(low)}, {points(high)}], p={pvalue(p_adjusted)}{adj}"
+            f"[{points(low)}, {points(high)}], {p_text}{adj}"
         )
+    if mde == 0.0 and diff == 0.0:
+        return f"no difference: both scored the same on all {n_pairs} paired items"
     if mde is None or not math.isfinite(mde):
         text = "no detectable difference (too few paired items to say what this run could see)"
     else:
         text = f"no detectable difference: this run can detect >= {points(mde)} points"
     if correction != "none" and math.isfinite(p_value) and p_value < alpha:
-        text += f" (raw p={pvalue(p_value)} does not survive the {correction} adjustment)"
+        shown = pvalue(p_value)
+        p_text = f"p{shown}" if shown.startswith("<") else f"p={shown}"
+        text += f" (raw {p_text} does not survive the {correction} adjustment)"
     return text

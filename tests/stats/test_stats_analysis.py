@@ -211,6 +211,17 @@ def test_a_variant_with_every_sample_errored(make_samples: Factory) -> None:
     assert row["n_errors_skipped"] == 20 and "cannot compare" in row["verdict"]
 
 
+def test_identical_variants_give_no_difference_not_a_crash(make_samples: Factory) -> None:
+    df = make_samples(n_items=40)
+    df.loc[df["variant"] == "few-shot", "score_exact"] = (
+        df.loc[df["variant"] == "zero-shot", "score_exact"].to_numpy())
+    row = analysis.compare(df, n_boot=200).iloc[0]
+    assert row["diff"] == 0 and row["se"] == 0 and row["p_value"] == 1.0
+    assert (row["discordant_a_only"], row["discordant_b_only"]) == (0, 0)
+    assert (row["ci_low"], row["ci_high"]) == (0.0, 0.0)
+    assert row["verdict"] == "no difference: both scored the same on all 40 paired items"
+
+
 def test_one_item_works(make_samples: Factory) -> None:
     df = make_samples(n_items=1, binary=False)
     with pytest.warns(SmallSampleWarning, match="fewer than 30 items"):
@@ -264,7 +275,7 @@ def test_verdict_wording(make_samples: Factory) -> None:
     row = analysis.compare(df, n_boot=500).iloc[0]
     assert row["significant"]
     assert row["verdict"].startswith("few-shot beats zero-shot by ")
-    assert "adj." in row["verdict"]
+    assert row["verdict"].endswith("p<0.001 adj.")
     df = make_samples(variants={"zero-shot": 0.6, "same": 0.6}, n_items=50, seed=3)
     row = analysis.compare(df, n_boot=500).iloc[0]
     assert not row["significant"]

@@ -99,6 +99,13 @@ def test_singleton_clusters_reduce_to_the_plain_standard_error() -> None:
     assert clustered_se(y, np.arange(25))[0] == pytest.approx(y.std(ddof=1) / 5, rel=1e-12)
 
 
+def test_standard_errors_of_nothing_are_a_clear_error() -> None:
+    with pytest.raises(StatsError, match="0 items"):
+        standard_error([])
+    with pytest.raises(StatsError, match="0 items"):
+        clustered_se([], [])
+
+
 def test_one_cluster_gives_nan_not_a_crash() -> None:
     se, g = clustered_se([0.0, 1.0, 1.0], [7, 7, 7])
     assert g == 1 and np.isnan(se)

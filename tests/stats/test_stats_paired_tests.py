@@ -152,6 +152,13 @@ def test_cluster_sign_flip_equals_item_test_on_cluster_totals() -> None:
     assert ours.test.startswith("cluster")
 
 
+def test_permutation_tests_with_no_items_are_a_clear_error() -> None:
+    with pytest.raises(StatsError, match="at least one paired item"):
+        sign_flip_test([])
+    with pytest.raises(StatsError, match="at least one paired item"):
+        sign_flip_pvalues(np.empty((0, 2)))
+
+
 def test_sign_flip_with_all_zero_differences_is_one() -> None:
     assert sign_flip_test(np.zeros(40)).p_value == 1.0
     assert sign_flip_test(np.zeros(5)).p_value == 1.0

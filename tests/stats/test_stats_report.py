@@ -76,7 +76,9 @@ def test_notes_cover_clustering_repeats_small_n_and_errors(make_samples: Factory
     assert "Small samples" in notes and "10 clusters" in notes
     assert "errored samples are excluded" in notes
     assert "#### Repeats" in md and "within-item var" in md
-    _tables(md)
+    variant_table = _tables(md)[0]
+    assert "clusters" in variant_table[0]
+    assert {row[variant_table[0].index("clusters")] for row in variant_table[1:]} == {"10"}
 
 
 def test_model_comparisons_appear_when_there_are_several_models(make_samples: Factory) -> None:

@@ -101,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--results-dir", type=Path, default=Path("results"))
     check.add_argument("--reports-dir", type=Path, default=Path("reports"))
     check.add_argument("--no-report", action="store_true", help="skip writing the run's report")
+    check.add_argument("--html", action="store_true", help="also write the report as HTML")
     check.add_argument("--quiet", action="store_true", help="no progress output")
 
     compare = sub.add_parser("compare", help="the check's paired analysis between any two runs")

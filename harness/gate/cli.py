@@ -83,10 +83,15 @@ def cmd_check(args: argparse.Namespace) -> int:
                                  "to check an existing run")
         from harness.api import run
 
-        samples = run(args.experiment, results_dir=args.results_dir,
-                      reports_dir=None if args.no_report else args.reports_dir,
+        samples = run(args.experiment, results_dir=args.results_dir, reports_dir=None,
                       quiet=args.quiet, cache=False if args.no_cache else None,
                       cache_dir=args.cache_dir)
+        if not args.no_report:
+            from harness.report import write_report
+
+            report = write_report(Path(samples.attrs["run_dir"]), args.reports_dir,
+                                  html=args.html)
+            samples.attrs["report"] = str(report)
         return emit(check_run(samples, baseline, settings), args)
     except StatsError as exc:
         raise GateInputError(str(exc)) from None

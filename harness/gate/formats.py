@@ -104,6 +104,8 @@ def render_text(result: CheckResult, *, max_items: int = SHOWN_ITEMS) -> str:
     out = [f"{cmd}: {headline(result)}",
            f"  baseline: {result.baseline.get('run_id')} ({result.baseline.get('source')})",
            f"  run:      {result.current.get('run_id')} ({result.current.get('run_dir')})",
+           *([f"  report:   {result.current['report']}"] if result.current.get("report")
+             else []),
            f"  rule:     {rule(result)}", ""]
     if result.changes:
         out += ["changed since the baseline:", *[f"  - {c}" for c in result.changes], ""]

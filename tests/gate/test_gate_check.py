@@ -63,12 +63,15 @@ def test_an_edit_that_changes_nothing_passes_from_the_cache(
         project: GateProject, capsys: pytest.CaptureFixture[str], loopback: object) -> None:
     baseline = _baseline(project, capsys)
     calls = len(loopback.received)  # type: ignore[attr-defined]
-    (project.root / "experiments" / "toy.yaml").touch()
-    assert _check(project, baseline) == 0
+    exp = project.experiment()
+    code = main(["check", str(exp), "--baseline", str(baseline), "--quiet", "--html"])
     out = capsys.readouterr().out
+    assert code == 0, out
     assert "passed" in out and "REGRESSION" not in out
     assert len(loopback.received) == calls  # type: ignore[attr-defined]  # all from the cache
     assert "changed since the baseline" not in out
+    report = Path(out.split("report:")[1].split()[0])
+    assert report.is_file() and report.with_suffix(".html").is_file()
 
 
 def test_a_tiny_noisy_difference_on_few_items_passes(

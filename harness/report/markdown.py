@@ -44,18 +44,20 @@ def _variant_table(task: str, samples: pd.DataFrame) -> str:
                            & (samples["variant"] == row["variant"])]
             recall, rr = part["retrieval_recall"].mean(), part["retrieval_rr"].mean()
             retrieval = "–" if recall != recall else f"{recall:.2f} / {rr:.2f}"
+        method = str(row["ci_method"]) + (f", {int(row['n_clusters'])} clusters"
+                                          if row.get("clustered") else "")
         rows.append([
             row["model"], row["variant"], pct(row["mean"]),
-            f"[{pct(row['ci_low'])}, {pct(row['ci_high'])}]", int(row["n"]),
+            f"[{pct(row['ci_low'])}, {pct(row['ci_high'])}]", method, int(row["n"]),
             int(op["errors"]) if op is not None else 0,
             _num(op, "input_tokens"), _num(op, "output_tokens"), _num(op, "latency_s", 2),
             retrieval,
         ])
-    headers = ["model", "variant", "score %", "95% CI", "n", "errors", "tokens in", "tokens out",
-               "latency s", "recall@k / MRR"]
+    headers = ["model", "variant", "score %", "95% CI", "interval", "n", "errors", "tokens in",
+               "tokens out", "latency s", "recall@k / MRR"]
     if not any(r[-1] for r in rows):
         headers, rows = headers[:-1], [r[:-1] for r in rows]
-    return markdown_table(headers, rows, "llrrrrrrrr"[: len(headers)])
+    return markdown_table(headers, rows, "llrrlrrrrrr"[: len(headers)])
 
 
 def _num(op: Any, key: str, digits: int = 0) -> str:
@@ -98,6 +100,7 @@ def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
     """The report; ``figures`` maps a task to (caption, relative PNG path) pairs to show."""
     from harness.report.disagreements import disagreements_markdown
     from harness.report.matrix import matrix_markdown
+    from harness.report.stats_sections import stats_markdown
 
     lines = _header(samples, manifest)
     if samples.empty:
@@ -109,12 +112,7 @@ def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
                   f"Primary metric: `{primary}` ({(scorers.get(task) or [{}])[0].get('kind')})."
                   " Scores are percentages; intervals are 95% confidence intervals.", "",
                   _variant_table(task, samples), ""]
-        try:
-            from harness.report.stats_sections import stats_markdown
-        except ImportError:  # pragma: no cover - during development only
-            stats_markdown = None
-        if stats_markdown is not None:
-            lines += [stats_markdown(samples[samples["task"] == task]), ""]
+        lines += [stats_markdown(samples[samples["task"] == task], variant_table=False), ""]
         lines += [matrix_markdown(samples, str(task)), *_figures((figures or {}).get(task, [])),
                   disagreements_markdown(samples, str(task)), ""]
     lines += ["## Errors", "", *_errors(samples), "", "## Cost", "", *_costs(samples), ""]

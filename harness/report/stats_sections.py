@@ -178,10 +178,11 @@ def _notes(summ: pd.DataFrame, variants: pd.DataFrame, models: pd.DataFrame | No
 
 
 def stats_markdown(samples: pd.DataFrame, *, level: int = 3, n_boot: int = 10_000,
-                   seed: int = 0) -> str:
+                   seed: int = 0, variant_table: bool = True) -> str:
     """The statistics sections for every task in ``samples``, as GitHub markdown.
 
     ``level`` is the heading level of each task's section (3 fits under a ``## Task`` heading).
+    ``variant_table=False`` leaves out the per-variant table, for a report that already has one.
     """
     if samples is None or len(samples) == 0:
         return "No samples: no statistics to report."
@@ -202,7 +203,8 @@ def stats_markdown(samples: pd.DataFrame, *, level: int = 3, n_boot: int = 10_00
         out += [f"{h} Statistics for `{task}`", "",
                 f"Metric `{first['metric']}` ({kind}); 95% intervals; effects in points "
                 "(percentage points of the score).", ""]
-        out += _variant_section(summ)
+        if variant_table:
+            out += _variant_section(summ)
         out += [f"{h}# Variants compared", ""]
         out += _pairs_section(variants, "variant", "model")
         if models is not None:

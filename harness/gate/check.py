@@ -78,7 +78,7 @@ class CellResult:
     model: str
     metric: str
     kind: str
-    status: str = "pass"  # pass | fail | new | missing
+    status: str = "pass"  # pass | fail | new | missing | unpaired
     n_baseline: int = 0
     n_current: int = 0
     n_pairs: int = 0
@@ -137,24 +137,6 @@ class CheckResult:
         return sum(1 for c in self.cells if math.isfinite(c.p_value))
 
 
-def _outputs(samples: pd.DataFrame) -> dict[tuple[str, str, str, str], tuple[str | None, Any]]:
-    """The first epoch's output (or error) and the target of each item of a run."""
-    cols = [c for c in ("task", "variant", "model", "item_id", "epoch", "output", "error",
-                        "target") if c in samples.columns]
-    rows = samples[cols].sort_values([c for c in ("epoch",) if c in cols], kind="stable")
-    out: dict[tuple[str, str, str, str], tuple[str | None, Any]] = {}
-    for row in rows.itertuples(index=False):
-        key = (str(row.task), str(row.variant), str(row.model), str(row.item_id))
-        text = getattr(row, "output", None)
-        error = getattr(row, "error", None)
-        if isinstance(error, str) and error:
-            text = f"[error] {error}"
-        previous = out.get(key)
-        if previous is None or (previous[0] or "").startswith("[error]"):
-            out[key] = (text if isinstance(text, str) else None, getattr(row, "target", None))
-    return out
-
-
 def _cell_items(table: pd.DataFrame | None, variant: str, model: str) -> pd.DataFrame | None:
     if table is None:
         return None
@@ -163,7 +145,7 @@ def _cell_items(table: pd.DataFrame | None, variant: str, model: str) -> pd.Data
 
 
 def _fill(cell: CellResult, rec: Any, now: pd.DataFrame, before: pd.DataFrame,
-          outputs: dict[Any, Any], baseline: Baseline) -> None:
+          outputs: pd.DataFrame, baseline: Baseline) -> None:
     """Copy the statistics' row into the cell, and list the items whose score fell."""
     cell.n_pairs = int(rec["n_pairs"])
     for name, key in (("mean_current", "mean_a"), ("mean_baseline", "mean_b"), ("diff", "diff"),
@@ -182,10 +164,13 @@ def _fill(cell: CellResult, rec: Any, now: pd.DataFrame, before: pd.DataFrame,
         if after > prior:
             cell.n_better += 1
             continue
-        output, target = outputs.get((*key3, item_id), (None, None))
+        key = (cell.task, cell.model, cell.variant, str(item_id))
+        row = outputs.loc[key] if key in outputs.index else {}
+        target, output = row.get("target"), row.get("output")
         cell.worse.append(Flip(str(item_id), float(prior), float(after),
                                None if target is None else str(target),
-                               baseline.output(key3, str(item_id)), output))
+                               baseline.output(key3, str(item_id)),
+                               output if isinstance(output, str) else None))
     cell.worse.sort(key=lambda f: (f.after - f.before, f.item_id))
 
 
@@ -215,6 +200,9 @@ def _decide(cell: CellResult, settings: GateSettings) -> None:
                             f"{100 * settings.min_score:g}%")
     if cell.regression or cell.below_floor:
         cell.status = "fail"
+    elif cell.status == "pass" and cell.n_pairs == 0:
+        cell.status = "unpaired"
+        cell.notes.append("no item was scored on both sides: not compared")
 
 
 def compare_samples(baseline: Baseline, samples: pd.DataFrame,
@@ -228,13 +216,14 @@ def compare_samples(baseline: Baseline, samples: pd.DataFrame,
     import numpy as np
 
     from harness.analysis import compare_runs
+    from harness.report.disagreements import first_outputs
     from harness.stats.multiple import adjust_pvalues
     from harness.stats.samples import item_table
 
     if samples.empty:
         raise GateInputError("the run has no finished samples to check")
     before_all = baseline.samples_frame()
-    outputs = _outputs(samples)
+    outputs = first_outputs(samples)
     cells: list[CellResult] = []
     tasks = sorted(set(baseline.metrics) | set(samples["task"].astype(str)))
     for task in tasks:

@@ -30,6 +30,11 @@ def _p(value: float) -> str:
     return "<0.0001" if value < 1e-4 else f"{value:.4f}"
 
 
+def _p_is(value: float) -> str:
+    text = _p(value)
+    return f"p {text[0]} {text[1:]}" if text.startswith("<") else f"p = {text}"
+
+
 def change_text(cell: CellResult) -> str:
     if not math.isfinite(cell.diff):
         return "–"
@@ -47,6 +52,8 @@ def verdict(cell: CellResult) -> str:
         return "BELOW FLOOR"
     if cell.status in ("new", "missing"):
         return cell.status
+    if cell.status == "unpaired":
+        return "not compared"
     return "improved" if cell.improved else "ok"
 
 
@@ -92,7 +99,7 @@ def detail_lines(cell: CellResult, result: CheckResult) -> list[str]:
     if math.isfinite(cell.diff):
         lines.append(f"change {_pts(cell.diff)} points, {s.confidence} CI "
                      f"[{_pts(cell.ci_low)}, {_pts(cell.ci_high)}], {cell.test}, "
-                     f"p = {_p(cell.p_value)} ({_p(cell.p_adjusted)} after "
+                     f"{_p_is(cell.p_value)} ({_p_is(cell.p_adjusted)} after "
                      f"{CORRECTION_NAMES[s.correction]} correction), {cell.n_pairs} paired items")
         lines.append(f"{len(cell.worse)} item(s) went from {what}, {cell.n_better} the other way")
     return lines

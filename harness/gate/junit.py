@@ -21,6 +21,7 @@ from harness.gate.formats import detail_lines, headline, rule, verdict
 from harness.report.mdtext import one_line
 
 # XML 1.0 forbids most control characters; model outputs can contain them.
+SKIPPED = ("new", "missing", "unpaired")
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -44,7 +45,7 @@ def render_junit(result: CheckResult, *, suite: str | None = None) -> str:
     """The check as a JUnit XML document (a string, UTF-8 declared)."""
     cells = result.cells
     failures = sum(c.failed for c in cells)
-    skipped = sum(c.status in ("new", "missing") for c in cells)
+    skipped = sum(c.status in SKIPPED for c in cells)
     name = suite or f"harness {result.mode}: {result.current.get('experiment') or 'run'}"
     counts = {"tests": str(len(cells)), "failures": str(failures), "errors": "0",
               "skipped": str(skipped), "time": "0"}
@@ -71,7 +72,7 @@ def render_junit(result: CheckResult, *, suite: str | None = None) -> str:
             failure = ET.SubElement(case, "failure", {"message": _x("; ".join(cell.reasons)),
                                                       "type": kind})
             failure.text = _x(failure_text(cell, result))
-        elif cell.status in ("new", "missing"):
+        elif cell.status in SKIPPED:
             ET.SubElement(case, "skipped", {"message": _x("; ".join(cell.notes))})
         else:
             out = ET.SubElement(case, "system-out")

@@ -23,17 +23,23 @@ EXAMPLES = 3
 
 
 def first_outputs(samples: pd.DataFrame) -> pd.DataFrame:
-    """One row per task x model x variant x item: the first epoch's output (or error) and input."""
+    """One row per task x model x variant x item: its first answered epoch's output and input.
+
+    An item whose every sample errored shows ``[error] <message>`` as its output. Indexed by
+    (task, model, variant, item_id), all as strings. The gate shows the same outputs.
+    """
     cols = [c for c in ("task", "model", "variant", "item_id", "epoch", "input", "target",
                         "output", "error") if c in samples.columns]
-    rows = samples[cols].sort_values([c for c in ("epoch",) if c in cols], kind="stable").copy()
+    rows = samples[cols].copy()
+    rows["_failed"] = rows["error"].notna() if "error" in rows else False
+    rows = rows.sort_values(["_failed", *[c for c in ("epoch",) if c in cols]], kind="stable")
     if "error" in rows:
-        failed = rows["error"].notna()
+        failed = rows["_failed"]
         rows.loc[failed, "output"] = "[error] " + rows.loc[failed, "error"].astype(str)
     for key in ("task", "model", "variant", "item_id"):
         rows[key] = rows[key].astype(str)
-    return rows.drop_duplicates(["task", "model", "variant", "item_id"]).set_index(
-        ["task", "model", "variant", "item_id"])
+    return rows.drop(columns="_failed").drop_duplicates(
+        ["task", "model", "variant", "item_id"]).set_index(["task", "model", "variant", "item_id"])
 
 
 def item_scores(samples: pd.DataFrame, task: str) -> tuple[pd.DataFrame, str]:

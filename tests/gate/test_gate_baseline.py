@@ -89,6 +89,12 @@ def test_new_and_missing_cells_and_changed_templates(tmp_path: Path) -> None:
     assert status == {"a": "pass", "gone": "missing", "new": "new"} and result.passed
     assert any("template of variant `a` changed" in c for c in result.changes)
     assert any("variant `new` is new" in c for c in result.changes)
+    baseline = Baseline.load(tmp_path / "r1")
+    baseline.cells[("toy", "gone", "m")] = {"x": {"score": 1.0, "output": "?"}}
+    baseline.cells[("toy", "new", "m")] = {"y": {"score": 1.0, "output": "?"}}
+    cells = {c.variant: c for c in check_run(run, baseline).cells}
+    assert cells["new"].status == "unpaired" and cells["new"].n_pairs == 0
+    assert "not compared" in cells["new"].notes[-1] and not cells["new"].failed
 
 
 def test_foreign_and_malformed_baselines_are_refused(tmp_path: Path) -> None:

@@ -17,7 +17,13 @@ from harness.report.mdtext import md_inline, one_line
 from harness.report.tables import markdown_table, pct, text_table
 
 SHOWN_ITEMS = 20
-CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": "uncorrected"}
+
+
+def corrected(correction: str) -> str:
+    """'Holm-corrected', 'Benjamini-Hochberg-corrected' or 'uncorrected'."""
+    from harness.stats.multiple import CORRECTION_LABELS
+
+    return "uncorrected" if correction == "none" else f"{CORRECTION_LABELS[correction]}-corrected"
 
 
 def _pts(value: float) -> str:
@@ -72,7 +78,7 @@ def headline(result: CheckResult) -> str:
 def rule(result: CheckResult) -> str:
     s = result.settings
     text = (f"a cell fails when its score drops significantly (alpha {s.alpha:g}, two-sided "
-            f"paired tests, {CORRECTION_NAMES[s.correction]}-corrected over {result.n_compared}"
+            f"paired tests, {corrected(s.correction)} over {result.n_compared}"
             f" comparison(s)) by more than {100 * s.max_drop:g} points")
     if s.min_score is not None:
         text += f", or scores below {100 * s.min_score:g}%"
@@ -88,7 +94,7 @@ def _rows(result: CheckResult) -> list[list[str]]:
 def _headers(result: CheckResult) -> list[str]:
     ci = result.settings.confidence
     return ["task", "variant", "model", "before %", "after %", f"change pts [{ci} CI]",
-            f"p ({CORRECTION_NAMES[result.settings.correction]})", "paired items", "result"]
+            f"p ({corrected(result.settings.correction)})", "paired items", "result"]
 
 
 def detail_lines(cell: CellResult, result: CheckResult) -> list[str]:
@@ -99,8 +105,8 @@ def detail_lines(cell: CellResult, result: CheckResult) -> list[str]:
     if math.isfinite(cell.diff):
         lines.append(f"change {_pts(cell.diff)} points, {s.confidence} CI "
                      f"[{_pts(cell.ci_low)}, {_pts(cell.ci_high)}], {cell.test}, "
-                     f"{_p_is(cell.p_value)} ({_p_is(cell.p_adjusted)} after "
-                     f"{CORRECTION_NAMES[s.correction]} correction), {cell.n_pairs} paired items")
+                     f"{_p_is(cell.p_value)} ({_p_is(cell.p_adjusted)} "
+                     f"{corrected(s.correction)}), {cell.n_pairs} paired items")
         lines.append(f"{len(cell.worse)} item(s) went from {what}, {cell.n_better} the other way")
     return lines
 

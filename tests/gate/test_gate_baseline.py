@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from synthetic import write_run
+from gate_synthetic import write_run
 
 from harness.gate.baseline import Baseline, GateInputError
 from harness.gate.check import GateSettings, check_run

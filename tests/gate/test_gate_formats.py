@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from synthetic import write_run
+from gate_synthetic import write_run
 
 from harness.cli import main
 

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from synthetic import write_run
+from gate_synthetic import write_run
 
 from harness.report import write_report
 from harness.report.html import markdown_to_html, split_row

@@ -103,8 +103,14 @@ def resolve_template(reference: str, base: Path) -> Path:
     )
 
 
-@cache
 def load_template(path: Path) -> PromptTemplate:
+    """Load a template; an edited file is re-read (the cache is keyed on its mtime and size)."""
+    stat = path.stat()
+    return _load_template(path, stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _load_template(path: Path, mtime_ns: int, size: int) -> PromptTemplate:
     source = path.read_text(encoding="utf-8")
     meta: dict[str, Any] = {}
     match = _FRONT.match(source)

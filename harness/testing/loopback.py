@@ -5,14 +5,25 @@ It answers OpenAI chat completions (``.../chat/completions``), Anthropic message
 path can be tested end to end through LiteLLM with no network. A *responder* function decides
 what the "model" says; faults (429 with Retry-After, 500) and latency can be injected to test
 retries and measure throughput. Every request is recorded for assertions.
+
+Tests run it in a background thread (``with LoopbackServer() as server:``); benchmarks run it
+as a process of its own, so its CPU does not compete for the client's GIL::
+
+    python -m harness.testing.loopback --latency 0.2     # prints "listening on <url>"
+
+``GET /_stats`` answers the request counts, so a test can check a server in another process.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import random
+import signal
+import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +47,9 @@ class Faults:
     server_error: float = 0.0  # 500
     retry_after: float = 0.05
     seed: int = 0
+    # Once a conversation has failed this often, it always succeeds: tests can then assert
+    # that every sample finishes and no sample was sent more than ``max_failures + 1`` times.
+    max_failures: int | None = None
 
 
 @dataclass
@@ -46,6 +60,7 @@ class Received:
     headers: dict[str, str]
     messages: list[dict[str, str]]
     status: int
+    at: float = 0.0  # time.monotonic() when the request arrived
 
 
 def _text_of(content: Any) -> str:
@@ -95,8 +110,18 @@ class LoopbackServer:
     faults: Faults = field(default_factory=Faults)
     host: str = "127.0.0.1"
     record: bool = True
+    # A deterministic fault: given the messages, the status to answer (400, 429, 500...)
+    # or None for a normal reply.
+    status_for: Callable[[list[dict[str, str]]], int | None] | None = None
     received: list[Received] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    failures: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[int] = field(default_factory=Counter)
+    # Answer error bodies the way some providers do, quoting the key they were sent, so a
+    # test can check that the harness keeps the key out of what it writes.
+    echo_key_in_errors: bool = False
+    in_flight: int = 0
+    max_in_flight: int = 0
     port: int = 0
 
     @property
@@ -126,6 +151,7 @@ class LoopbackServer:
         self._rng = random.Random(self.faults.seed)
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("POST", "/{tail:.*}", self._handle)
+        app.router.add_route("GET", "/_stats", self._stats)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
@@ -148,31 +174,70 @@ class LoopbackServer:
             protocol, messages = "gemini", _gemini_messages(body)
         else:
             return web.json_response({"error": {"message": f"unknown path {path}"}}, status=404)
+        arrived = time.monotonic()
         key = json.dumps(messages, sort_keys=True)
         self.counts[key] += 1
-        if self.latency:
-            await asyncio.sleep(self.latency)
-        status = 200
-        roll = self._rng.random()
-        if roll < self.faults.rate_limit:
-            status = 429
-        elif roll < self.faults.rate_limit + self.faults.server_error:
-            status = 500
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+        finally:
+            self.in_flight -= 1
+        status = self._status(key, messages)
+        self.statuses[status] += 1
+        if status != 200:
+            self.failures[key] += 1
         if self.record:
             headers = {k.lower(): v for k, v in request.headers.items()}
-            self.received.append(Received(protocol, path, body, headers, messages, status))
+            self.received.append(Received(protocol, path, body, headers, messages, status,
+                                          arrived))
         if status == 429:
             return web.json_response(
                 {"error": {"message": "rate limited", "type": "rate_limit_error"}}, status=429,
                 headers={"Retry-After": str(self.faults.retry_after)},
             )
-        if status == 500:
-            return web.json_response({"error": {"message": "boom", "type": "server_error"}},
-                                     status=500)
+        if status != 200:
+            message = f"loopback fault {status}"
+            if self.echo_key_in_errors:
+                sent = (request.headers.get("Authorization", "") + request.headers.get(
+                    "x-api-key", "") + request.headers.get("x-goog-api-key", ""))
+                message += f": incorrect API key provided: {sent.removeprefix('Bearer ')}"
+            return web.json_response({"error": {"message": message, "type": "server_error"}},
+                                     status=status)
         text = self.responder(messages, body)
         tokens_in = sum(_tokens(m["content"]) for m in messages)
         tokens_out = _tokens(text)
         return web.json_response(self._reply(protocol, body, text, tokens_in, tokens_out))
+
+    def _status(self, key: str, messages: list[dict[str, str]]) -> int:
+        if self.status_for is not None:
+            forced = self.status_for(messages)
+            if forced is not None:
+                return forced
+        roll = self._rng.random()
+        limit = self.faults.max_failures
+        if limit is not None and self.failures[key] >= limit:
+            return 200
+        if roll < self.faults.rate_limit:
+            return 429
+        if roll < self.faults.rate_limit + self.faults.server_error:
+            return 500
+        return 200
+
+    def stats(self) -> dict[str, Any]:
+        """Request counts: in all, per status, and the most any one conversation was sent."""
+        return {
+            "requests": sum(self.counts.values()),
+            "conversations": len(self.counts),
+            "max_per_conversation": max(self.counts.values(), default=0),
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+        }
+
+    async def _stats(self, request: Any) -> Any:
+        from aiohttp import web
+
+        return web.json_response(self.stats())
 
     def _reply(self, protocol: str, body: dict[str, Any], text: str, tin: int,
                tout: int) -> dict[str, Any]:
@@ -200,3 +265,35 @@ class LoopbackServer:
                               "totalTokenCount": tin + tout},
             "modelVersion": "loopback",
         }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until SIGTERM or Ctrl-C; print the base URL on the first line of stdout."""
+    parser = argparse.ArgumentParser(prog="python -m harness.testing.loopback")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per reply")
+    parser.add_argument("--rate-limit", type=float, default=0.0, help="share answered 429")
+    parser.add_argument("--server-error", type=float, default=0.0, help="share answered 500")
+    parser.add_argument("--retry-after", type=float, default=0.05)
+    args = parser.parse_args(argv)
+    if args.host not in {"127.0.0.1", "localhost", "::1"}:
+        parser.error("the loopback server only listens on a loopback address")
+    server = LoopbackServer(
+        latency=args.latency, host=args.host, port=args.port, record=False,
+        faults=Faults(rate_limit=args.rate_limit, server_error=args.server_error,
+                      retry_after=args.retry_after),
+    )
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    with server:
+        print(f"listening on {server.url}", flush=True)
+        while not done.wait(0.5):
+            pass
+    print(json.dumps(server.stats()), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

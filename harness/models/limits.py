@@ -1,16 +1,20 @@
 """Per-model limits: requests in flight, requests per minute and tokens per minute.
 
 Hosted APIs rate-limit per model; staying under the limit is cheaper than being told 429 and
-backing off. Limits are token buckets refilled continuously; the token cost of a request is
-estimated before the call (prompt characters / 4 plus max_tokens) since the true count is only
-known afterwards.
+backing off. Limits are token buckets refilled continuously. A bucket holds one second's worth
+(at least one unit), not a minute's: providers enforce "per minute" limits over shorter windows,
+so a run that fired a whole minute's quota at once would be answered 429 anyway.
+
+The token cost of a request is estimated before the call (prompt characters / 4 plus
+max_tokens), since the true count is only known afterwards; the difference is given back (or
+taken) once the answer reports its usage.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,49 +23,84 @@ from harness.models.client import Client, Completion
 
 
 class TokenBucket:
-    """``rate_per_minute`` units a minute, bursting to one minute's worth."""
+    """``rate_per_minute`` units a minute, bursting to one second's worth.
 
-    def __init__(self, rate_per_minute: float) -> None:
+    A request larger than the burst is admitted once the bucket is full and leaves it in debt,
+    so the long-run rate holds whatever the request sizes. ``clock`` and ``sleep`` are
+    injectable so tests can run it on a fake clock.
+    """
+
+    def __init__(
+        self,
+        rate_per_minute: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
         self.rate = rate_per_minute / 60.0
-        self.capacity = rate_per_minute
-        self.level = rate_per_minute
-        self.updated = time.monotonic()
+        self.capacity = max(1.0, self.rate)
+        self.level = self.capacity
+        self.clock = clock
+        self.sleep = sleep
+        self.updated = clock()
         self.lock = asyncio.Lock()
 
+    def _refill(self) -> None:
+        current = self.clock()
+        self.level = min(self.capacity, self.level + (current - self.updated) * self.rate)
+        self.updated = current
+
     async def take(self, amount: float) -> None:
-        amount = min(amount, self.capacity)
+        """Wait until ``amount`` may be spent, then spend it (first come, first served)."""
+        need = min(amount, self.capacity)
         async with self.lock:
             while True:
-                current = time.monotonic()
-                self.level = min(self.capacity, self.level + (current - self.updated) * self.rate)
-                self.updated = current
-                if self.level >= amount:
+                self._refill()
+                if self.level >= need:
                     self.level -= amount
                     return
-                await asyncio.sleep((amount - self.level) / self.rate)
+                await self.sleep((need - self.level) / self.rate)
+
+    def give_back(self, amount: float) -> None:
+        """Correct an estimate: positive gives units back, negative takes more."""
+        self._refill()
+        self.level = min(self.capacity, self.level + amount)
 
 
 class ModelLimits:
     """The gate every call to one model passes through."""
 
     def __init__(
-        self, max_concurrency: int | None, rpm: float | None, tpm: float | None
+        self, max_concurrency: int | None, rpm: float | None, tpm: float | None, **clock: Any
     ) -> None:
         self.slots = asyncio.Semaphore(max_concurrency) if max_concurrency else None
-        self.requests = TokenBucket(rpm) if rpm else None
-        self.tokens = TokenBucket(tpm) if tpm else None
+        self.requests = TokenBucket(rpm, **clock) if rpm else None
+        self.tokens = TokenBucket(tpm, **clock) if tpm else None
 
     @asynccontextmanager
     async def acquire(self, estimated_tokens: float) -> AsyncIterator[None]:
+        # The in-flight slot is taken first, so a request waiting for a slot does not hold
+        # rate budget that others could use meanwhile.
+        if self.slots is None:
+            await self._take(estimated_tokens)
+            yield
+            return
+        async with self.slots:
+            await self._take(estimated_tokens)
+            yield
+
+    async def _take(self, estimated_tokens: float) -> None:
         if self.requests:
             await self.requests.take(1)
         if self.tokens:
             await self.tokens.take(estimated_tokens)
-        if self.slots is None:
-            yield
+
+    def settle(self, estimated_tokens: float, completion: Completion) -> None:
+        """Replace the estimate by the usage the answer reported."""
+        if self.tokens is None or completion.input_tokens is None:
             return
-        async with self.slots:
-            yield
+        used = completion.input_tokens + (completion.output_tokens or 0)
+        self.tokens.give_back(estimated_tokens - used)
 
 
 def estimate_tokens(messages: list[dict[str, str]], max_tokens: int) -> float:
@@ -88,6 +127,11 @@ class LimitedClient:
         *,
         epoch: int = 0,
     ) -> Completion:
-        estimate = estimate_tokens(messages, int(params.get("max_tokens") or 256))
-        async with self.limits(model).acquire(estimate):
+        limits = self.limits(model)
+        if limits.slots is None and limits.requests is None and limits.tokens is None:
             return await self.inner.complete(model, messages, params, epoch=epoch)
+        estimate = estimate_tokens(messages, int(params.get("max_tokens") or 256))
+        async with limits.acquire(estimate):
+            completion = await self.inner.complete(model, messages, params, epoch=epoch)
+        limits.settle(estimate, completion)
+        return completion

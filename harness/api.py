@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,9 +38,18 @@ def _sha(text: str | bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# Settings that change how a run is carried out, not which samples it makes or what they ask:
+# a resumed run may change them (raise the budget, lower the concurrency, add a rate limit).
+OPERATIONAL = {"concurrency", "retries", "max_error_rate", "max_cost_usd", "cache", "cache_dir"}
+OPERATIONAL_MODEL = {"timeout", "max_concurrency", "rpm", "tpm"}
+
+
 def config_hash(plan: Plan) -> str:
     """What determines the samples: the config, the templates and the task files."""
-    parts = [plan.experiment.model_dump_json()]
+    config = plan.experiment.model_dump(mode="json", exclude=OPERATIONAL)
+    config["models"] = [{k: v for k, v in m.items() if k not in OPERATIONAL_MODEL}
+                        for m in config["models"]]
+    parts = [json.dumps(config, sort_keys=True)]
     parts += [v.template.source for v in plan.variants.values()]
     parts += [t.config.model_dump_json() for t in plan.tasks.values()]
     parts += [f"{t.config.name}:{i.id}:{i.input}:{i.target}" for t in plan.tasks.values()
@@ -127,7 +137,8 @@ def build_client(experiment: ExperimentConfig, client: Client | None = None) -> 
     stack: Client = RetryingClient(LimitedClient(inner), retries=experiment.retries)
     cache = None
     if experiment.cache:
-        cache = ResponseCache(cache_root(experiment.cache_dir) / "responses.sqlite")
+        cache = ResponseCache.open(cache_root(experiment.cache_dir) / "responses.sqlite")
+    if cache is not None:
         stack = CachedClient(stack, cache)
     return stack, cache
 
@@ -173,7 +184,8 @@ def run(
         for record in read_records(run_dir):
             if record.get("error") is None:
                 skip.add(record["sample_id"])
-                prior_cost += record.get("cost_usd") or 0.0
+                if not record.get("cached"):
+                    prior_cost += record.get("cost_usd") or 0.0
     else:
         run_id = new_run_id(experiment.name)
         run_dir = results_dir / run_id
@@ -197,6 +209,9 @@ def run(
         status = "interrupted"
         stop_message = (f"interrupted; finished samples are saved in {run_dir}; "
                         f"continue with: harness run {experiment.source} --resume {run_id}")
+    except BaseException:
+        status = "failed"
+        raise
     finally:
         progress.close()
         writer.close()

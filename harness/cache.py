@@ -2,21 +2,41 @@
 
 The key is a hash of everything that determines the answer: the model string, its API base,
 the generation parameters, the messages and, for sampled runs (temperature > 0), the epoch.
-API keys travel in call arguments, never in what is hashed or stored. WAL mode plus a busy
-timeout lets several harness processes share one cache file safely.
+API keys travel in call arguments, never in what is hashed or stored.
+
+Why not LiteLLM's own cache (``litellm.cache``)? It sits inside ``acompletion``, so a hit
+would still wait for the harness's rate limits and retries, which wrap the call; it has no
+notion of the epoch of a sampled run; its disk backend needs another dependency; and setting
+it moves every call onto LiteLLM's slower generic path. This one is outside the limits, keyed
+on exactly what the harness sends, and costs one indexed SELECT per sample.
+
+Several harness processes may share one file: WAL mode lets readers run beside a writer, a
+busy timeout makes writers queue instead of failing, and each batch of answers is written in
+one short transaction. Answers are written in batches (at most ``flush_every`` answers or
+``flush_interval`` seconds apart) because each commit releases the GIL and, beside LiteLLM's
+worker threads, costs the event loop far more than the write itself. An answer that a kill
+catches in the batch is simply asked again; nothing half-written is ever read.
+
+A cache that cannot be opened (a corrupt file, a read-only folder) is reported once and the
+run goes on without it: losing the cache costs money, losing the run costs more.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from harness.config import ModelConfig
 from harness.models.client import Client, Completion
+
+# Part of every key: bump it when the meaning of a stored answer changes.
+KEY_VERSION = "v1"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -35,8 +55,10 @@ CREATE TABLE IF NOT EXISTS responses (
 def cache_key(
     model: ModelConfig, messages: list[dict[str, str]], params: dict[str, Any], epoch: int
 ) -> str:
+    """A hash of what determines the answer; never the key, timeout or limits of the model."""
     sampled = float(params.get("temperature") or 0) > 0
     payload = {
+        "v": KEY_VERSION,
         "model": model.model,
         "api_base": model.api_base,
         "params": params,
@@ -48,23 +70,50 @@ def cache_key(
 
 
 class ResponseCache:
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, *, flush_every: int = 64, flush_interval: float = 0.5
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=30000")
-        self.db.execute(_SCHEMA)
+        self.flush_every = flush_every
+        self.flush_interval = flush_interval
         self.hits = 0
         self.misses = 0
+        self._pending: list[tuple[Any, ...]] = []
+        self._flushed_at = time.monotonic()
+        self.db: sqlite3.Connection | None = sqlite3.connect(
+            path, timeout=30, isolation_level=None, check_same_thread=False
+        )
+        try:
+            self.db.execute("PRAGMA busy_timeout=30000")
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute(_SCHEMA)
+        except sqlite3.DatabaseError:
+            self.db.close()
+            raise
+
+    @classmethod
+    def open(cls, path: Path, **options: Any) -> ResponseCache | None:
+        """The cache at ``path``, or None (with a warning) when it cannot be used."""
+        try:
+            return cls(path, **options)
+        except (sqlite3.Error, OSError) as exc:
+            print(f"harness: warning: response cache {path} unusable ({exc}); running without "
+                  "it. Delete the file to start a fresh cache.", file=sys.stderr)
+            return None
 
     def get(self, key: str) -> Completion | None:
-        row = self.db.execute(
-            "SELECT text, input_tokens, output_tokens, cost_usd, latency_s FROM responses "
-            "WHERE key = ?",
-            (key,),
-        ).fetchone()
+        row = None
+        if self.db is not None:
+            try:
+                row = self.db.execute(
+                    "SELECT text, input_tokens, output_tokens, cost_usd, latency_s "
+                    "FROM responses WHERE key = ?",
+                    (key,),
+                ).fetchone()
+            except sqlite3.Error as exc:
+                self._disable(exc)
         if row is None:
             self.misses += 1
             return None
@@ -73,14 +122,43 @@ class ResponseCache:
                           cost_usd=row[3], latency_s=row[4] or 0.0, cached=True)
 
     def put(self, key: str, model: str, completion: Completion) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, model, completion.text, completion.input_tokens, completion.output_tokens,
-             completion.cost_usd, completion.latency_s, time.time()),
-        )
+        self._pending.append((key, model, completion.text, completion.input_tokens,
+                              completion.output_tokens, completion.cost_usd,
+                              completion.latency_s, time.time()))
+        if (len(self._pending) >= self.flush_every
+                or time.monotonic() - self._flushed_at >= self.flush_interval):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the answers held back, in one transaction."""
+        self._flushed_at = time.monotonic()
+        if not self._pending or self.db is None:
+            self._pending.clear()
+            return
+        rows, self._pending = self._pending, []
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.executemany(
+                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
+            self._disable(exc)
+
+    def _disable(self, exc: Exception) -> None:
+        print(f"harness: warning: response cache {self.path} failed ({exc}); going on "
+              "without it", file=sys.stderr)
+        if self.db is not None:
+            self.db.close()
+        self.db = None
 
     def close(self) -> None:
-        self.db.close()
+        self.flush()
+        if self.db is not None:
+            self.db.close()
+            self.db = None
 
 
 class CachedClient:

@@ -1,16 +1,21 @@
-"""Progress on long runs: a live bar on a terminal, periodic plain lines otherwise (CI logs)."""
+"""Progress on long runs: a live bar on a terminal, periodic plain lines otherwise (CI logs).
+
+Both show samples done of planned, rate, ETA, errors so far and money spent so far. Answers
+served from the cache count as done but cost nothing, and are left out of the rate, so the ETA
+of a resumed or partly cached run reflects the calls still to make.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 
 class Progress:
     def __init__(
         self, total: int, *, done: int = 0, stream: TextIO | None = None, quiet: bool = False,
-        interval: float = 10.0,
+        interval: float = 10.0, tty: bool | None = None,
     ) -> None:
         self.total = total
         self.done = done
@@ -23,17 +28,25 @@ class Progress:
         self.started = time.monotonic()
         self.last_line = self.started
         self._start_done = done
-        self._bar = None
-        if not quiet and self.stream.isatty():
+        self._bar: Any = None
+        self._closed = False
+        if tty is None:
+            isatty = getattr(self.stream, "isatty", None)
+            tty = bool(isatty and isatty())
+        self.tty = tty
+        if not quiet and tty:
             from tqdm import tqdm
 
             self._bar = tqdm(total=total, initial=done, file=self.stream, unit="sample",
-                             dynamic_ncols=True, smoothing=0.1)
+                             dynamic_ncols=True, smoothing=0.1, mininterval=0.2)
+            self._bar.set_postfix_str(self._postfix(), refresh=False)
 
     def _postfix(self) -> str:
-        return f"errors={self.errors} cost=${self.cost:.4f} cached={self.cached}"
+        cached = f" cached={self.cached}" if self.cached else ""
+        return f"errors={self.errors} cost=${self.cost:.4f}{cached}"
 
     def update(self, *, error: bool, cost: float | None, cached: bool) -> None:
+        """One sample finished; ``cost`` is what it spent now (0 for a cached answer)."""
         self.done += 1
         self.errors += int(error)
         self.cost += cost or 0.0
@@ -45,20 +58,34 @@ class Progress:
             self._bar.update(1)
             return
         current = time.monotonic()
-        if current - self.last_line >= self.interval or self.done == self.total:
+        if current - self.last_line >= self.interval:
             self.last_line = current
-            self.stream.write(self.line() + "\n")
-            self.stream.flush()
+            self._write(self.line())
+
+    def rate(self) -> float:
+        """Fresh (not cached) samples a second since the start."""
+        elapsed = time.monotonic() - self.started
+        fresh = self.done - self._start_done - self.cached
+        return fresh / elapsed if elapsed > 0 else 0.0
 
     def line(self) -> str:
-        elapsed = time.monotonic() - self.started
-        fresh = self.done - self._start_done
-        rate = fresh / elapsed if elapsed > 0 else 0.0
+        rate = self.rate()
         left = self.total - self.done
-        eta = f"{left / rate:.0f}s" if rate > 0 else "?"
-        return (f"[harness] {self.done}/{self.total} samples, {rate:.1f}/s, eta {eta}, "
-                f"{self._postfix()}")
+        eta = "0s" if left <= 0 else (f"{left / rate:.0f}s" if rate > 0 else "?")
+        percent = 100 * self.done / self.total if self.total else 100.0
+        return (f"[harness] {self.done}/{self.total} samples ({percent:.0f}%), {rate:.1f}/s, "
+                f"eta {eta}, {self._postfix()}")
+
+    def _write(self, text: str) -> None:
+        self.stream.write(text + "\n")
+        self.stream.flush()
 
     def close(self) -> None:
+        """End the bar, or write the last plain line (every log ends with the totals)."""
+        if self._closed:
+            return
+        self._closed = True
         if self._bar is not None:
             self._bar.close()
+        elif not self.quiet:
+            self._write(self.line())

@@ -75,6 +75,7 @@ class RunWriter:
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
+        _drop_torn_tail(run_dir / SAMPLES)
         self._fh: IO[str] = (run_dir / SAMPLES).open("a", encoding="utf-8")
 
     def append(self, record: dict[str, Any]) -> None:
@@ -86,6 +87,35 @@ class RunWriter:
 
     def close(self) -> None:
         self._fh.close()
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a half-written last line (a kill mid-write) before appending after it.
+
+    Otherwise the next record would be glued onto the torn one, and both lost on reading.
+    """
+    try:
+        with path.open("rb+") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            fh.seek(size - 1)
+            if fh.read(1) == b"\n":
+                return
+            # Walk back to the last newline; the torn line is rarely more than a few KiB.
+            end = size
+            while end > 0:
+                start = max(0, end - 65536)
+                fh.seek(start)
+                chunk = fh.read(end - start)
+                cut = chunk.rfind(b"\n")
+                if cut >= 0:
+                    fh.truncate(start + cut + 1)
+                    return
+                end = start
+            fh.truncate(0)
+    except FileNotFoundError:
+        return
 
 
 def _jsonable(value: Any) -> Any:

@@ -79,6 +79,11 @@ def build_record(
     }
 
 
+# A run whose first this-many fresh samples all failed is stopped: a wrong key, model name or
+# API base fails every call, and finding out after thousands of them helps nobody.
+EARLY_ABORT_AFTER = 20
+
+
 async def execute(
     plan: Plan,
     client: Client,
@@ -88,11 +93,20 @@ async def execute(
     skip: set[str],
     progress: Progress,
 ) -> Outcome:
-    """Run every sample of ``plan`` not in ``skip``; return what happened."""
+    """Run every sample of ``plan`` not in ``skip``; return what happened.
+
+    Stops early (``Outcome.stopped`` says why, the run stays resumable) when the cost budget
+    is spent or when every one of the first ``EARLY_ABORT_AFTER`` samples failed.
+    """
     experiment = plan.experiment
     queue = deque(s for s in plan.samples if s.sample_id not in skip)
     outcome = Outcome()
     budget = experiment.max_cost_usd
+    if budget is not None and progress.cost >= budget and queue:
+        outcome.stopped = (f"max_cost_usd ({budget}) already reached (${progress.cost:.4f} "
+                           "spent); raise --max-cost-usd to go on")
+        return outcome
+    first_error: list[str] = []
 
     async def one(sample: Sample) -> dict[str, Any]:
         model = plan.models[sample.model]
@@ -104,7 +118,9 @@ async def execute(
         except HarnessError:
             raise
         except ModelCallError as exc:
-            return build_record(plan, sample, run_id, None, str(exc))
+            record = build_record(plan, sample, run_id, None, str(exc))
+            record["latency_s"] = time.perf_counter() - started
+            return record
         except Exception as exc:  # an unexpected failure of one call must not sink the run
             message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
             record = build_record(plan, sample, run_id, None, message)
@@ -112,27 +128,36 @@ async def execute(
             return record
         return build_record(plan, sample, run_id, completion, None)
 
+    def note(record: dict[str, Any]) -> None:
+        failed = record["error"] is not None
+        spent = 0.0 if record["cached"] else (record["cost_usd"] or 0.0)
+        outcome.attempted += 1
+        outcome.errors += failed
+        outcome.cost_usd += spent
+        progress.update(error=failed, cost=spent, cached=record["cached"])
+        if failed and not first_error:
+            first_error.append(record["error"])
+        if outcome.stopped is not None:
+            return
+        if budget is not None and progress.cost >= budget:
+            outcome.stopped = f"max_cost_usd ({budget}) reached (${progress.cost:.4f} spent)"
+        elif outcome.attempted == EARLY_ABORT_AFTER and outcome.errors == EARLY_ABORT_AFTER:
+            outcome.stopped = (f"the first {EARLY_ABORT_AFTER} samples all failed; "
+                               f"first error: {first_error[0]}")
+
     async def worker() -> None:
         while queue and outcome.stopped is None:
-            sample = queue.popleft()
-            record = await one(sample)
+            record = await one(queue.popleft())
             writer.append(record)
-            outcome.attempted += 1
-            outcome.errors += record["error"] is not None
-            outcome.cost_usd += record["cost_usd"] or 0.0
-            progress.update(
-                error=record["error"] is not None,
-                cost=record["cost_usd"],
-                cached=record["cached"],
-            )
-            if budget is not None and progress.cost >= budget and outcome.stopped is None:
-                outcome.stopped = f"max_cost_usd ({budget}) reached"
+            note(record)
 
     workers = [asyncio.create_task(worker()) for _ in range(min(experiment.concurrency,
-                                                                  len(queue)) or 0)]
+                                                                  len(queue)))]
     try:
         await asyncio.gather(*workers)
     finally:
         for task in workers:
             task.cancel()
+        # Let cancelled workers unwind (closing their connections) before the loop closes.
+        await asyncio.gather(*workers, return_exceptions=True)
     return outcome

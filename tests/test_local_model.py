@@ -126,6 +126,14 @@ def test_tiny_prefix_too_short_takes_plain_path(tiny: LoadedModel) -> None:
     assert len(tiny.prefix_store) == 0
 
 
+def test_prompt_longer_than_context_is_a_400(tiny: LoadedModel) -> None:
+    from harness.models.local_hf import check_fits
+
+    check_fits(tiny, "tiny", [1] * 255)
+    with pytest.raises(Exception, match="prompt is 256 tokens, the model's context is 256"):
+        check_fits(tiny, "tiny", [1] * 256)
+
+
 def test_batcher_groups_by_params_sorts_by_length_and_isolates_failures() -> None:
     calls: list[tuple[list[int], GenParams]] = []
 

@@ -58,12 +58,14 @@ def encode_chat(lm: LoadedModel, messages: Sequence[dict[str, Any]]) -> list[int
         {"role": m.get("role", "user"), "content": _text(m.get("content"))} for m in messages
     ]
     tok = lm.tokenizer
-    if getattr(tok, "chat_template", None):
-        ids = tok.apply_chat_template(cleaned, add_generation_prompt=True, tokenize=True)
-        if isinstance(ids, dict) or hasattr(ids, "keys"):
-            ids = ids["input_ids"]
-        return [int(t) for t in ids]
-    return [int(t) for t in tok("\n\n".join(m["content"] for m in cleaned))["input_ids"]]
+    with lm.tokenizer_lock:
+        if getattr(tok, "chat_template", None):
+            ids = tok.apply_chat_template(cleaned, add_generation_prompt=True, tokenize=True)
+            if isinstance(ids, dict) or hasattr(ids, "keys"):
+                ids = ids["input_ids"]
+        else:
+            ids = tok("\n\n".join(m["content"] for m in cleaned))["input_ids"]
+    return [int(t) for t in ids]
 
 
 def _text(content: Any) -> str:
@@ -93,7 +95,7 @@ def generate_batch(
                 lm.prefix_store = PrefixStore()
             plan = lm.prefix_store.plan(lm.model, prompts)
         ids, mask, extra = _layout(lm, prompts, plan)
-        criteria = _stop_criteria(lm.tokenizer, params.stop, ids.shape[1]) if params.stop else None
+        criteria = _stop_criteria(lm, params.stop, ids.shape[1]) if params.stop else None
         if params.sampling and params.seed is not None:
             torch.manual_seed(params.seed)
         out = lm.model.generate(
@@ -162,8 +164,8 @@ def _stop_criteria_class() -> type:
         tokens back (4 per character covers byte-level pieces of multi-byte characters).
         """
 
-        def __init__(self, tokenizer: Any, stops: tuple[str, ...], prompt_width: int) -> None:
-            self.tokenizer = tokenizer
+        def __init__(self, lm: LoadedModel, stops: tuple[str, ...], prompt_width: int) -> None:
+            self.lm = lm
             self.stops = stops
             self.prompt_width = prompt_width
             self.tail = 4 * max(len(s) for s in stops) + 8
@@ -172,20 +174,23 @@ def _stop_criteria_class() -> type:
             import torch
 
             start = max(self.prompt_width, input_ids.shape[1] - self.tail)
-            texts = self.tokenizer.batch_decode(input_ids[:, start:], skip_special_tokens=True)
+            with self.lm.tokenizer_lock:
+                texts = self.lm.tokenizer.batch_decode(
+                    input_ids[:, start:], skip_special_tokens=True
+                )
             done = [any(s in text for s in self.stops) for text in texts]
             return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
     return StopOnStrings
 
 
-def _stop_criteria(tokenizer: Any, stops: tuple[str, ...], prompt_width: int) -> Any:
+def _stop_criteria(lm: LoadedModel, stops: tuple[str, ...], prompt_width: int) -> Any:
     from transformers import StoppingCriteriaList
 
     stops = tuple(s for s in stops if s)
     if not stops:
         return None
-    return StoppingCriteriaList([_stop_criteria_class()(tokenizer, stops, prompt_width)])
+    return StoppingCriteriaList([_stop_criteria_class()(lm, stops, prompt_width)])
 
 
 def _results(
@@ -203,7 +208,8 @@ def _results(
         n = next((i for i, t in enumerate(row) if t in ends), None)
         finish = "stop" if n is not None else "length"
         tokens = row if n is None else row[:n]
-        text = lm.tokenizer.decode(tokens, skip_special_tokens=True)
+        with lm.tokenizer_lock:
+            text = lm.tokenizer.decode(tokens, skip_special_tokens=True)
         cut = min((i for i in (text.find(s) for s in stops) if i >= 0), default=-1)
         if cut >= 0:
             text, finish = text[:cut], "stop"

@@ -52,6 +52,15 @@ class LoadedModel:
     prefix_store: Any = None
     batcher: Any = None
     attach_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Fast tokenizers raise "Already borrowed" when one thread encodes while another encodes or
+    #: decodes; requests encode on the event loop while the worker decodes.
+    tokenizer_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def context_length(self) -> int | None:
+        """Positions the model was trained for, when its config says."""
+        value = getattr(self.model.config, "max_position_embeddings", None)
+        return int(value) if value else None
 
 
 _REGISTRY: dict[str, LoadedModel] = {}
@@ -92,6 +101,26 @@ def pick_device() -> tuple[Any, Any]:
     if torch.cuda.is_available():
         return torch.device("cuda"), torch.bfloat16
     return torch.device("cpu"), torch.float32
+
+
+def apply_thread_setting() -> None:
+    """``HARNESS_HF_THREADS`` sets torch's CPU threads (process-wide).
+
+    On a machine whose cores are shared with other busy processes, 1 thread is several times
+    faster than torch's default of one per core: each op waits for its slowest thread, and a
+    descheduled thread stalls every op (see benchmarks/README.md). Unset: torch's default.
+    """
+    value = os.environ.get("HARNESS_HF_THREADS")
+    if not value:
+        return
+    import torch
+
+    try:
+        threads = int(value)
+    except ValueError:
+        return
+    if threads > 0 and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
 
 
 def load_model(name: str) -> LoadedModel:
@@ -163,6 +192,8 @@ def _load_folder(name: str, folder: Path | str, source: str) -> LoadedModel:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device, dtype = pick_device()
+    if device.type == "cpu":
+        apply_thread_setting()
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True)
     model.to(device)

@@ -111,6 +111,16 @@ def batcher_for(lm: Any) -> Any:
         return lm.batcher
 
 
+def check_fits(lm: Any, model: str, prompt: list[int]) -> None:
+    """A prompt past the model's context fails alone and says so, instead of failing (or
+    silently degrading) inside a batch."""
+    limit = lm.context_length
+    if limit is not None and len(prompt) >= limit:
+        raise _provider_error(
+            400, f"hf/{model}: prompt is {len(prompt)} tokens, the model's context is {limit}"
+        )
+
+
 def _fill(model_response: Any, model: str, result: Any) -> Any:
     from litellm.types.utils import Usage
 
@@ -145,6 +155,7 @@ def _handler() -> Any:
             params = parse_params(kwargs.get("optional_params") or {})
             lm = await asyncio.to_thread(get_loaded, model)
             prompt = encode_chat(lm, messages)
+            check_fits(lm, model, prompt)
             result = await asyncio.wrap_future(batcher_for(lm).submit(prompt, params))
             return _fill(kwargs["model_response"], model, result)
 
@@ -154,6 +165,7 @@ def _handler() -> Any:
             params = parse_params(kwargs.get("optional_params") or {})
             lm = get_loaded(model)
             prompt = encode_chat(lm, messages)
+            check_fits(lm, model, prompt)
             result = batcher_for(lm).submit(prompt, params).result()
             return _fill(kwargs["model_response"], model, result)
 

@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -31,6 +32,7 @@ CACHE_FORMAT = "v1"
 SMOLLM2_ALIAS = "smollm2-135m-instruct"
 _SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _STALE_TMP_S = 3600.0
+log = logging.getLogger(__name__)
 
 
 class ModelNotFoundError(LookupError):
@@ -188,14 +190,30 @@ def _load_uncached(name: str) -> LoadedModel:
         raise _not_found(name) from exc
 
 
+@contextlib.contextmanager
+def _quiet_progress() -> Iterator[None]:
+    """No progress bars from transformers while we load: they would break into the runner's
+    own output, and loading from the cache takes about a second anyway."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
 def _load_folder(name: str, folder: Path | str, source: str) -> LoadedModel:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     device, dtype = pick_device()
     if device.type == "cpu":
         apply_thread_setting()
-    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True)
+    with _quiet_progress():
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True)
     model.to(device)
     model.eval()
     eos: list[int] = []
@@ -264,10 +282,12 @@ def _dequantize_gguf(gguf: Path, out: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder, fname = str(gguf.parent), gguf.name
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=fname, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(
-        folder, gguf_file=fname, dtype=torch.float32, local_files_only=True
-    )
+    log.warning("de-quantizing %s once into %s (takes 15-30 s)", gguf.name, out.parent)
+    with _quiet_progress():
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=fname, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(
+            folder, gguf_file=fname, dtype=torch.float32, local_files_only=True
+        )
     # save_model drops tied duplicates (lm_head = embed_tokens) that save_file would reject.
     save_model(model, str(out / "model.safetensors"), metadata={"format": "pt"})
     if hasattr(model.config, "quantization_config"):

@@ -7,12 +7,13 @@ task's chain, so the same task file serves direct and reasoning prompts.
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from harness.factories import check_factory
 
 Parse = Callable[[str], str]
 
@@ -157,17 +158,7 @@ def _json() -> Callable[[str, ParseContext], str]:
 
 def check_step(name: str, args: dict[str, Any]) -> None:
     """Raise ValueError naming the problem when a config names an unknown parser or bad args."""
-    factory = _REGISTRY.get(name)
-    if factory is None:
-        raise ValueError(f"unknown parser '{name}' (known: {', '.join(names())})")
-    try:
-        inspect.signature(factory).bind(**args)
-        factory(**args)
-    except TypeError:
-        params = ", ".join(inspect.signature(factory).parameters) or "no arguments"
-        raise ValueError(f"parser '{name}' takes {params}; got {', '.join(args)}") from None
-    except re.error as exc:
-        raise ValueError(f"parser '{name}': bad regular expression: {exc}") from None
+    check_factory("parser", name, _REGISTRY.get(name), names(), args)
 
 
 def build_parser(steps: Sequence[tuple[str, dict[str, Any]]], choices: Sequence[str] = ()) -> Parse:

@@ -7,7 +7,6 @@ tests on differences for the second). Metrics over many scores live in ``harness
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import re
@@ -16,6 +15,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from harness.factories import check_factory
 
 Kind = Literal["binary", "graded"]
 ScoreFn = Callable[[str, str], float]
@@ -156,19 +157,7 @@ def _json_fields(fields: list[str] | None = None) -> ScoreFn:
 def check_scorer(name: str, args: dict[str, Any]) -> None:
     """Raise ValueError with a readable reason for an unknown scorer or bad arguments."""
     entry = _REGISTRY.get(name)
-    if entry is None:
-        raise ValueError(f"unknown scorer '{name}' (known: {', '.join(names())})")
-    factory = entry[1]
-    try:
-        inspect.signature(factory).bind(**args)
-        factory(**args)
-    except TypeError:
-        params = ", ".join(inspect.signature(factory).parameters) or "no arguments"
-        raise ValueError(f"scorer '{name}' takes {params}; got {', '.join(args)}") from None
-    except re.error as exc:
-        raise ValueError(f"scorer '{name}': bad regular expression: {exc}") from None
-    except Exception as exc:  # a bad JSON schema, say
-        raise ValueError(f"scorer '{name}': {exc}".splitlines()[0]) from None
+    check_factory("scorer", name, entry[1] if entry else None, names(), args)
 
 
 def build_scorer(name: str, args: dict[str, Any]) -> Scorer:

@@ -9,11 +9,14 @@ Run ``python tasks/arithmetic/generate.py`` to rewrite ``data/`` byte-identicall
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
-from collections.abc import Callable
+import sys
 from pathlib import Path
+
+# Run as a script or loaded by path in tests, this file is in no package, so put tasks/ on the
+# path to import the helpers every generator shares (tasks/_generator.py) either way.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _generator import run_cli, spread, with_ids
 
 DEFAULT_SEED = 20240611
 HERE = Path(__file__).resolve().parent
@@ -205,13 +208,7 @@ def make_items(
                 made += 1
                 rows.append(problem)
     rows = spread(rows, lambda r: (r["steps"], r["digits"]), rng)
-    out = []
-    for i, row in enumerate(rows):
-        row = {"id": f"{prefix}-{i:04d}", **row}
-        if prefix != "fs":
-            del row["rationale"]  # a worked solution on an eval row is an answer leak waiting
-        out.append(row)
-    return out
+    return with_ids(rows, prefix, keep_rationale=prefix == "fs")
 
 
 def generate(seed: int = DEFAULT_SEED) -> dict[str, list[dict]]:
@@ -223,41 +220,10 @@ def generate(seed: int = DEFAULT_SEED) -> dict[str, list[dict]]:
     return {"test": test, "fewshot": fewshot}
 
 
-def spread(rows: list[dict], key: Callable[[dict], object], rng: random.Random) -> list[dict]:
-    """Order rows so that every prefix holds each stratum in proportion.
-
-    Runs with ``limit: N`` evaluate the first N items, so a prefix must be a fair sample: each
-    stratum's items get evenly spaced positions with a random offset, then all are sorted.
-    """
-    groups: dict[object, list[dict]] = {}
-    for row in rows:
-        groups.setdefault(key(row), []).append(row)
-    placed: list[tuple[float, int, dict]] = []
-    for members in groups.values():
-        rng.shuffle(members)
-        for j, row in enumerate(members):
-            placed.append(((j + rng.random()) / len(members), len(placed), row))
-    placed.sort(key=lambda t: (t[0], t[1]))
-    return [row for _, _, row in placed]
-
-
-def write_jsonl(rows: list[dict], path: Path) -> None:
-    """One JSON object per line, UTF-8, "\\n" line ends: byte-stable across platforms."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="\n") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Command line: write every split as ``<out>/<split>.jsonl``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--out", type=Path, default=HERE / "data", help="folder for the splits")
-    args = parser.parse_args(argv)
-    for split, rows in generate(args.seed).items():
-        write_jsonl(rows, args.out / f"{split}.jsonl")
-    return 0
+    return run_cli(argv, generate, doc=__doc__, default_seed=DEFAULT_SEED,
+                   default_out=HERE / "data")
 
 
 if __name__ == "__main__":

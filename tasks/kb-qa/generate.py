@@ -11,12 +11,16 @@ Run ``python tasks/kb-qa/generate.py`` to rewrite ``data/`` byte-identically.
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+# Run as a script or loaded by path in tests, this file is in no package, so put tasks/ on the
+# path to import the helpers every generator shares (tasks/_generator.py) either way.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _generator import run_cli, spread, with_ids
 
 DEFAULT_SEED = 20240613
 HERE = Path(__file__).resolve().parent
@@ -517,47 +521,14 @@ def generate(seed: int = DEFAULT_SEED) -> dict[str, list[dict]]:
 
     test = spread(test, lambda q: q["qtype"], rng)
     rng.shuffle(fewshot)
-    test_rows = [{"id": f"kbqa-{i:04d}", **{k: v for k, v in q.items() if k != "rationale"}}
-                 for i, q in enumerate(test)]
-    fewshot_rows = [{"id": f"fs-{i:04d}", **q} for i, q in enumerate(fewshot)]
-    return {"test": test_rows, "fewshot": fewshot_rows, "corpus": corpus}
-
-
-def spread(rows: list[dict], key: Callable[[dict], object], rng: random.Random) -> list[dict]:
-    """Order rows so that every prefix holds each stratum in proportion.
-
-    Runs with ``limit: N`` evaluate the first N items, so a prefix must be a fair sample: each
-    stratum's items get evenly spaced positions with a random offset, then all are sorted.
-    """
-    groups: dict[object, list[dict]] = {}
-    for row in rows:
-        groups.setdefault(key(row), []).append(row)
-    placed: list[tuple[float, int, dict]] = []
-    for members in groups.values():
-        rng.shuffle(members)
-        for j, row in enumerate(members):
-            placed.append(((j + rng.random()) / len(members), len(placed), row))
-    placed.sort(key=lambda t: (t[0], t[1]))
-    return [row for _, _, row in placed]
-
-
-def write_jsonl(rows: list[dict], path: Path) -> None:
-    """One JSON object per line, UTF-8, "\\n" line ends: byte-stable across platforms."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="\n") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return {"test": with_ids(test, "kbqa", keep_rationale=False),
+            "fewshot": with_ids(fewshot, "fs", keep_rationale=True), "corpus": corpus}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: write every split (and the corpus) as ``<out>/<name>.jsonl``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--out", type=Path, default=HERE / "data", help="folder for the files")
-    args = parser.parse_args(argv)
-    for split, rows in generate(args.seed).items():
-        write_jsonl(rows, args.out / f"{split}.jsonl")
-    return 0
+    return run_cli(argv, generate, doc=__doc__, default_seed=DEFAULT_SEED,
+                   default_out=HERE / "data", out_help="folder for the files")
 
 
 if __name__ == "__main__":

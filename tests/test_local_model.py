@@ -196,6 +196,19 @@ def test_unknown_model_is_a_one_line_not_found() -> None:
         assert "\n" not in message and "pass hf/<alias>" in message, message
 
 
+def test_unloadable_folder_is_a_one_line_bad_request(tmp_path: Path) -> None:
+    from harness.models._litellm import import_litellm
+    from harness.models.local_hf import register_local_provider
+
+    litellm = import_litellm()
+    register_local_provider()
+    (tmp_path / "config.json").write_text('{"model_type": "no-such-architecture"}')
+    with pytest.raises(litellm.BadRequestError) as info:
+        litellm.completion(model=f"hf/{tmp_path}", messages=[{"role": "user", "content": "hi"}])
+    assert "cannot load it as a causal LM" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
 def test_dequantized_cache_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
     gguf = tmp_path / "m.gguf"

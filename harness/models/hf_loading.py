@@ -186,7 +186,7 @@ def _load_uncached(name: str) -> LoadedModel:
         raise _not_found(name)
     try:
         return _load_folder(name, name, source=f"HF cache: {name}")
-    except (OSError, ValueError) as exc:
+    except OSError as exc:  # what transformers raises for a hub id absent from the cache
         raise _not_found(name) from exc
 
 

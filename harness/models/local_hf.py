@@ -91,13 +91,19 @@ def parse_params(optional_params: dict[str, Any]) -> Any:
 
 
 def get_loaded(name: str) -> Any:
-    """The shared LoadedModel for ``name``, with a missing model as a one-line 404."""
+    """The shared LoadedModel for ``name``; a missing model is a one-line 404, an unloadable one
+    a 400, so the runner does not retry either."""
     from harness.models.hf_loading import ModelNotFoundError, load_model
 
     try:
         return load_model(name)
     except ModelNotFoundError as exc:
         raise _provider_error(404, str(exc)) from exc
+    except Exception as exc:  # e.g. a folder holding something that is not a causal LM
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise _provider_error(
+            400, f"hf/{name}: cannot load it as a causal LM: {first_line}"
+        ) from exc
 
 
 def batcher_for(lm: Any) -> Any:

@@ -122,6 +122,7 @@ class LoopbackServer:
     echo_key_in_errors: bool = False
     in_flight: int = 0
     max_in_flight: int = 0
+    connections: set[Any] = field(default_factory=set)  # client (host, port)s seen
     port: int = 0
 
     @property
@@ -175,6 +176,8 @@ class LoopbackServer:
         else:
             return web.json_response({"error": {"message": f"unknown path {path}"}}, status=404)
         arrived = time.monotonic()
+        if request.transport is not None:
+            self.connections.add(request.transport.get_extra_info("peername"))
         key = json.dumps(messages, sort_keys=True)
         self.counts[key] += 1
         self.in_flight += 1
@@ -231,6 +234,7 @@ class LoopbackServer:
             "requests": sum(self.counts.values()),
             "conversations": len(self.counts),
             "max_per_conversation": max(self.counts.values(), default=0),
+            "connections": len(self.connections),
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
         }
 

@@ -78,8 +78,13 @@ class RunWriter:
         _drop_torn_tail(run_dir / SAMPLES)
         self._fh: IO[str] = (run_dir / SAMPLES).open("a", encoding="utf-8")
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: dict[str, Any], *, flush: bool = True) -> None:
+        """Write one sample; ``flush=False`` leaves it buffered until :meth:`flush`."""
         self._fh.write(json.dumps(record, ensure_ascii=False, default=_jsonable) + "\n")
+        if flush:
+            self._fh.flush()
+
+    def flush(self) -> None:
         self._fh.flush()
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:

@@ -142,3 +142,26 @@ def test_after_the_last_retry_the_error_says_how_many_attempts() -> None:
         asyncio.run(client.complete(MODEL, [], {}))
     assert inner.calls == 3 and len(waits) == 2
     assert not caught.value.retryable
+
+
+def test_timeouts_and_refused_connections_are_retried_then_recorded(
+    tmp_path: Path, add_task: Path, key: str
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    exp = write_experiment(tmp_path, closed, limit=1,
+                           extra="cache: false\nretries: 1\nmax_error_rate: 1\n")
+    refused = harness.run(exp, results_dir=tmp_path / "r1", reports_dir=None, quiet=True)
+    assert refused["error"].str.contains("Connection").all()
+    assert refused["error"].str.contains("after 2 attempts").all()
+
+    with LoopbackServer(adder, latency=2.0) as server:
+        exp = write_experiment(tmp_path, server.url, limit=1, model_extra="timeout: 0.3",
+                               extra="cache: false\nretries: 1\nmax_error_rate: 1\n")
+        slow = harness.run(exp, results_dir=tmp_path / "r2", reports_dir=None, quiet=True)
+        assert slow["error"].str.contains("Timeout").all()
+        assert slow["error"].str.contains("after 2 attempts").all()
+        assert len(server.received) == 0 or max(server.counts.values()) == 2

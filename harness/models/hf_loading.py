@@ -191,7 +191,7 @@ def _load_uncached(name: str) -> LoadedModel:
 
 
 @contextlib.contextmanager
-def _quiet_progress() -> Iterator[None]:
+def quiet_progress() -> Iterator[None]:
     """No progress bars from transformers while we load: they would break into the runner's
     own output, and loading from the cache takes about a second anyway."""
     from transformers.utils import logging as hf_logging
@@ -211,7 +211,7 @@ def _load_folder(name: str, folder: Path | str, source: str) -> LoadedModel:
     device, dtype = pick_device()
     if device.type == "cpu":
         apply_thread_setting()
-    with _quiet_progress():
+    with quiet_progress():
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, local_files_only=True)
     model.to(device)
@@ -283,7 +283,7 @@ def _dequantize_gguf(gguf: Path, out: Path) -> None:
 
     folder, fname = str(gguf.parent), gguf.name
     log.warning("de-quantizing %s once into %s (takes 15-30 s)", gguf.name, out.parent)
-    with _quiet_progress():
+    with quiet_progress():
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=fname, local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(
             folder, gguf_file=fname, dtype=torch.float32, local_files_only=True

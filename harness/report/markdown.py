@@ -81,11 +81,19 @@ def _costs(samples: pd.DataFrame) -> list[str]:
     ops = operations(samples)
     total = ops["cost_usd"].sum(min_count=1)
     rows = [[r.task, r.model, r.variant, int(r.samples), int(r.cached),
+             _total(r.input_tokens_total), _total(r.output_tokens_total),
              "–" if r.cost_usd != r.cost_usd else f"${r.cost_usd:.4f}"] for r in ops.itertuples()]
     head = (f"Total cost: ${total:.4f}." if total == total
             else "Cost unknown: the price of these models is not in LiteLLM's price map.")
-    return [head, "", markdown_table(["task", "model", "variant", "samples", "from cache", "cost"],
-                                     rows, "lllrrr")]
+    if int(ops["cached"].sum()):
+        head += (" Costs are what the answers cost to produce; those served from the cache were "
+                 "not paid for again.")
+    return [head, "", markdown_table(["task", "model", "variant", "samples", "from cache",
+                                      "tokens in", "tokens out", "cost"], rows, "lllrrrrr")]
+
+
+def _total(value: float) -> str:
+    return "–" if value != value else f"{int(value):,}"
 
 
 def _figures(figures: list[tuple[str, str]]) -> list[str]:

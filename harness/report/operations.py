@@ -11,12 +11,13 @@ KEYS = ["task", "model", "variant"]
 
 
 def operations(samples: pd.DataFrame) -> pd.DataFrame:
-    """One row per task x model x variant with counts, mean tokens, latency and total cost."""
+    """One row per task x model x variant: counts, mean and total tokens, latency, total cost."""
     import pandas as pd
 
     if samples.empty:
         return pd.DataFrame(columns=[*KEYS, "samples", "errors", "cached", "input_tokens",
-                                     "output_tokens", "latency_s", "cost_usd"])
+                                     "output_tokens", "latency_s", "cost_usd",
+                                     "input_tokens_total", "output_tokens_total"])
     frame = samples.copy()
     frame["failed"] = frame["error"].notna()
     for col in ("input_tokens", "output_tokens", "latency_s", "cost_usd"):
@@ -27,5 +28,7 @@ def operations(samples: pd.DataFrame) -> pd.DataFrame:
                       cached=("cached", "sum"))
     means = ok.groupby(KEYS, sort=False)[["input_tokens", "output_tokens", "latency_s"]].mean()
     cost = frame.groupby(KEYS, sort=False)["cost_usd"].sum(min_count=1)
-    out = out.join(means).join(cost.rename("cost_usd"))
+    totals = frame.groupby(KEYS, sort=False)[["input_tokens", "output_tokens"]].sum(min_count=1)
+    totals.columns = ["input_tokens_total", "output_tokens_total"]
+    out = out.join(means).join(cost.rename("cost_usd")).join(totals)
     return out.reset_index()

@@ -40,6 +40,12 @@ def test_cost_of_a_known_model_comes_from_the_price_map(
             completion_tokens=row.output_tokens)[1])
     report = next((tmp_path / "reports").glob("*.md")).read_text()
     assert f"Total cost: ${samples['cost_usd'].sum():.4f}" in report
+    # Per model and variant: samples, tokens in and out (totals), cost.
+    for variant, part in samples.groupby("variant"):
+        row = (f"| add | {MODEL} | {variant} | {len(part)} | 0 | "
+               f"{int(part['input_tokens'].sum()):,} | {int(part['output_tokens'].sum()):,} | "
+               f"${part['cost_usd'].sum():.4f} |")
+        assert row in report
 
 
 def test_an_unknown_model_has_tokens_but_no_cost(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import warnings
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -171,6 +172,12 @@ async def execute(
                                                                   len(queue)))]
     try:
         await asyncio.gather(*workers)
+    except asyncio.CancelledError:
+        # Ctrl-C: LiteLLM leaves the coroutines of calls it had not started yet unawaited,
+        # and Python would print a RuntimeWarning for each under the "how to resume" line.
+        warnings.filterwarnings("ignore", message=r"coroutine .* was never awaited",
+                                category=RuntimeWarning)
+        raise
     finally:
         for task in workers:
             task.cancel()

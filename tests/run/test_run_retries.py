@@ -165,3 +165,21 @@ def test_timeouts_and_refused_connections_are_retried_then_recorded(
         assert slow["error"].str.contains("Timeout").all()
         assert slow["error"].str.contains("after 2 attempts").all()
         assert len(server.received) == 0 or max(server.counts.values()) == 2
+
+
+@pytest.mark.parametrize("status", [429, 500])
+def test_a_sample_that_always_fails_is_sent_exactly_retries_plus_one_times(
+    tmp_path: Path, add_task: Path, key: str, status: int
+) -> None:
+    def always(messages: list[dict[str, str]]) -> int | None:
+        return status if "What is 0 + " in messages[-1]["content"] else None
+
+    with LoopbackServer(adder, status_for=always, faults=Faults(retry_after=0.01)) as server:
+        exp = write_experiment(tmp_path, server.url, limit=2, variants="[zero-shot]",
+                               extra="cache: false\nretries: 2\nmax_error_rate: 1\n")
+        samples = harness.run(exp, results_dir=tmp_path / "r", reports_dir=None, quiet=True)
+    failing = [r for r in server.received if "What is 0 + " in r.messages[-1]["content"]]
+    # Nobody under the harness (LiteLLM, the OpenAI SDK) retries on its own.
+    assert len(failing) == 3
+    assert samples["error"].notna().sum() == 1
+    assert samples["error"].dropna().str.contains("after 3 attempts").all()

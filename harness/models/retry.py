@@ -37,8 +37,10 @@ class RetryingClient:
     def delay(self, attempt: int, error: ModelCallError) -> float:
         """Seconds to wait before attempt ``attempt + 1``."""
         if error.retry_after is not None:
-            # The server said when; a little jitter keeps many workers from waking together.
-            return min(self.max_delay, error.retry_after) + self.rng.uniform(0, 0.1)
+            # The server said when; jitter of up to a tenth of the wait (at least 50 ms) keeps
+            # the workers it told the same thing from all coming back at the same instant.
+            wait = min(self.max_delay, error.retry_after)
+            return wait + self.rng.uniform(0, max(0.05, 0.1 * wait))
         return self.rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
     async def complete(

@@ -100,9 +100,10 @@ def classify(exc: BaseException) -> ModelCallError:
     )
 
 
-# Per-call LiteLLM arguments that skip work the harness does not use: "no-log" skips its
-# logging callbacks and the standard logging payload built for them (about 10% of its CPU per
-# call, measured with py-spy on the loopback benchmark). It is a LiteLLM argument, never sent.
+# Per-call LiteLLM arguments that skip work the harness does not use: "no-log" keeps LiteLLM's
+# logging callbacks from running. It is a LiteLLM argument, never sent to the provider. Its
+# measured effect on LiteLLM's CPU per call is within noise (the logging payload is built all
+# the same); see benchmarks/README.md for what else was tried and why none of it is enough.
 _QUIET_CALL: dict[str, Any] = {"no-log": True}
 
 

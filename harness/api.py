@@ -197,6 +197,8 @@ def run(
     progress = Progress(len(plan.samples), done=len(skip), quiet=quiet)
     progress.cost = prior_cost
     status, stop_message = "complete", None
+    where = "" if results_dir == Path("results") else f" --results-dir {results_dir}"
+    resume_hint = f"harness run {experiment.source} --resume {run_id}{where}"
     try:
         outcome = asyncio.run(
             execute(plan, stack, writer, run_id=run_id, skip=skip, progress=progress)
@@ -204,11 +206,11 @@ def run(
         if outcome.stopped:
             status = "stopped"
             stop_message = (f"run stopped: {outcome.stopped}; results so far are in {run_dir}; "
-                            f"continue with: harness run {experiment.source} --resume {run_id}")
+                            f"continue with: {resume_hint}")
     except KeyboardInterrupt:
         status = "interrupted"
         stop_message = (f"interrupted; finished samples are saved in {run_dir}; "
-                        f"continue with: harness run {experiment.source} --resume {run_id}")
+                        f"continue with: {resume_hint}")
     except BaseException:
         status = "failed"
         raise

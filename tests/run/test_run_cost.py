@@ -74,6 +74,8 @@ def test_max_cost_usd_stops_the_run_and_a_bigger_budget_resumes_it(
         spent = sum(r["cost_usd"] for r in done)
         assert spent >= 0.00005 and spent - done[-1]["cost_usd"] < 0.00005
         assert str(exp) in str(stopped.value)
+        # The hint is a command that works as printed, the results folder included.
+        assert f"--resume {run_dir.name} --results-dir {results}" in str(stopped.value)
 
         # Resuming under the same budget asks nothing and says what to do.
         with pytest.raises(RunError, match="already reached"):

@@ -193,14 +193,29 @@ def _load_uncached(name: str) -> LoadedModel:
 @contextlib.contextmanager
 def quiet_progress() -> Iterator[None]:
     """No progress bars from transformers while we load: they would break into the runner's
-    own output, and loading from the cache takes about a second anyway."""
+    own output, and loading from the cache takes about a second anyway.
+
+    The GGUF de-quantization bar is a plain tqdm that transformers' GGUF module imports for
+    itself, outside its progress-bar switch; it is swapped for a disabled one while we load.
+    """
+    import functools
+
     from transformers.utils import logging as hf_logging
 
+    try:
+        from transformers import modeling_gguf_pytorch_utils as gguf_utils
+    except ImportError:  # no GGUF support installed: nothing to silence there
+        gguf_utils = None
     was_enabled = hf_logging.is_progress_bar_enabled()
     hf_logging.disable_progress_bar()
+    gguf_tqdm = getattr(gguf_utils, "tqdm", None)
+    if gguf_tqdm is not None:
+        gguf_utils.tqdm = functools.partial(gguf_tqdm, disable=True)
     try:
         yield
     finally:
+        if gguf_tqdm is not None:
+            gguf_utils.tqdm = gguf_tqdm
         if was_enabled:
             hf_logging.enable_progress_bar()
 

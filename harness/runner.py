@@ -8,9 +8,11 @@ failed call becomes an error record, never a wrong answer, and is kept out of ev
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 import warnings
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,6 +172,7 @@ async def execute(
 
     workers = [asyncio.create_task(worker()) for _ in range(min(experiment.concurrency,
                                                                   len(queue)))]
+    terminate = _on_sigterm(outcome)
     try:
         await asyncio.gather(*workers)
     except asyncio.CancelledError:
@@ -184,4 +187,21 @@ async def execute(
         # Let cancelled workers unwind (closing their connections) before the loop closes.
         await asyncio.gather(*workers, return_exceptions=True)
         writer.flush()
+        terminate()
     return outcome
+
+
+def _on_sigterm(outcome: Outcome) -> Callable[[], None]:
+    """Treat SIGTERM (a CI job cancelled, a container stopped) as a clean stop: calls in flight
+    finish and are saved, no new ones start, and the run is left resumable. Returns the undo."""
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        if outcome.stopped is None:
+            outcome.stopped = "terminated by SIGTERM"
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, stop)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
+        return lambda: None
+    return lambda: loop.remove_signal_handler(signal.SIGTERM)

@@ -46,7 +46,7 @@ def _conversation(record: dict) -> str:
     return json.dumps(record["messages"], sort_keys=True)
 
 
-@pytest.mark.parametrize("how", ["SIGKILL", "SIGINT"])
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGINT", "SIGTERM"])
 def test_a_killed_run_resumes_without_asking_again(
     tmp_path: Path, add_task: Path, key: str, how: str
 ) -> None:
@@ -61,6 +61,11 @@ def test_a_killed_run_resumes_without_asking_again(
         _, err = process.communicate(timeout=60)
         if how == "SIGKILL":
             assert process.returncode == -signal.SIGKILL
+        elif how == "SIGTERM":
+            # A clean stop: what was in flight is saved, and the hint says how to go on.
+            assert process.returncode == 1
+            assert "terminated by SIGTERM" in err and f"--resume {run_dir.name}" in err
+            assert read_manifest(run_dir)["status"] == "stopped"
         else:
             assert process.returncode == 130
             assert f"--resume {run_dir.name}" in err

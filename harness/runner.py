@@ -172,7 +172,7 @@ async def execute(
 
     workers = [asyncio.create_task(worker()) for _ in range(min(experiment.concurrency,
                                                                   len(queue)))]
-    terminate = _on_sigterm(outcome)
+    restore_sigterm = _on_sigterm(outcome)
     try:
         await asyncio.gather(*workers)
     except asyncio.CancelledError:
@@ -187,7 +187,7 @@ async def execute(
         # Let cancelled workers unwind (closing their connections) before the loop closes.
         await asyncio.gather(*workers, return_exceptions=True)
         writer.flush()
-        terminate()
+        restore_sigterm()
     return outcome
 
 

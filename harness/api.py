@@ -12,7 +12,9 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.config import ExperimentConfig, ModelConfig, load_experiment
+from pydantic import ValidationError
+
+from harness.config import ExperimentConfig, load_experiment
 from harness.errors import ConfigError, RunError
 from harness.models.client import Client, LiteLLMClient
 from harness.paths import cache_root
@@ -114,15 +116,22 @@ def apply_overrides(
         if value is not None:
             update[key] = value
     if models:
-        update["models"] = [ModelConfig.model_validate(m) for m in models]
+        update["models"] = list(models)
     if not update:
         return experiment
     data = experiment.model_dump()
     data.update(update)
     try:
         updated = ExperimentConfig.model_validate(data)
-    except Exception as exc:
-        raise ConfigError(f"command-line option: {exc}".splitlines()[0]) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = str(first["loc"][0]) if first["loc"] else ""
+        value = update.get(key)
+        if key == "models" and len(first["loc"]) > 1 and isinstance(first["loc"][1], int):
+            value = update["models"][first["loc"][1]]
+        flag = "--model" if key == "models" else "--" + key.replace("_", "-")
+        message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        raise ConfigError(f"{flag} {value}: {message}") from None
     updated.source = experiment.source
     return updated
 

@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from harness.errors import HarnessError
+from harness.errors import ConfigError, HarnessError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -167,7 +167,8 @@ def resolve_run_dir(path: str | Path, results_dir: str | Path = "results") -> Pa
     under = Path(results_dir) / str(path)
     if (under / MANIFEST).exists():
         return under
-    raise HarnessError(f"{path}: no run found (expected a folder holding {MANIFEST})")
+    raise ConfigError(f"{path}: no run found (expected a run folder holding {MANIFEST}, "
+                      f"or a run id under {results_dir}/)")
 
 
 def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any]) -> pd.DataFrame:

@@ -125,3 +125,31 @@ def test_cli_unknown_task_and_template(tmp_path: Path, add_task: Path) -> None:
     assert done.returncode == 2
     assert "no prompt template named 'zero-shoot'" in done.stderr
     assert "zero-shot" in done.stderr.split("library:")[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--limit", "0"], "--limit 0: Input should be greater than or equal to 1"),
+        (["--model", "openai/x", "--model", "gpt-4o"], "--model gpt-4o: 'gpt-4o' has no provider"),
+        (["--max-error-rate", "3"], "--max-error-rate 3.0: Input should be less than or equal"),
+    ],
+)
+def test_bad_command_line_values_are_one_line_errors(
+    tmp_path: Path, add_task: Path, args: list[str], expected: str
+) -> None:
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("tasks: [add]\nvariants: [zero-shot]\n" + GOOD_MODEL)
+    done = subprocess.run([sys.executable, "-m", "harness", "run", str(exp), *args],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 2
+    err = done.stderr.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"harness: error: {expected}"), err
+
+
+def test_report_of_a_missing_run_is_bad_input(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "harness", "report", "no-such-run"],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 2 and "no-such-run: no run found" in done.stderr
+    assert "Traceback" not in done.stderr

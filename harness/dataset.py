@@ -51,8 +51,12 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
         return rows
     if suffix == ".csv":
         with path.open(encoding="utf-8", newline="") as fh:
-            # Line numbers count the header as line 1, as an editor shows them.
-            return [(number, dict(row)) for number, row in enumerate(csv.DictReader(fh), start=2)]
+            # The line a row starts on, as an editor shows it: the reader's count is where the
+            # row ends, after any blank lines it skipped and any line breaks inside quotes.
+            reader = csv.DictReader(fh)
+            return [(reader.line_num - sum(v.count("\n") for v in row.values()
+                                           if isinstance(v, str)), dict(row))
+                    for row in reader]
     if suffix == ".parquet":
         import pandas as pd
 

@@ -44,6 +44,13 @@ def test_csv_errors_name_the_editor_line(tmp_path: Path) -> None:
         load_items(load_task(_task(tmp_path, data.name)), "test")
 
 
+def test_csv_lines_count_quoted_line_breaks_and_blank_lines(tmp_path: Path) -> None:
+    data = tmp_path / "rows.csv"
+    data.write_text('id,q,ans\na,"1 +\n1",2\n\nb,2 + 2,4\nb,3 + 3,6\n')
+    with pytest.raises(ConfigError, match=rf"{data}:6: duplicate id 'b' \(first at line 5\)"):
+        load_items(load_task(_task(tmp_path, data.name)), "test")
+
+
 def test_unknown_format_is_refused(tmp_path: Path) -> None:
     (tmp_path / "rows.xlsx").write_text("x")
     with pytest.raises(ConfigError, match=r"unsupported data format '.xlsx'"):

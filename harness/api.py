@@ -26,6 +26,7 @@ from harness.results import (
     now,
     read_manifest,
     read_records,
+    resolve_run_dir,
     versions,
 )
 
@@ -181,7 +182,7 @@ def run(
     skip: set[str] = set()
     prior_cost = 0.0
     if resume:
-        run_dir = Path(resume) if Path(resume).is_dir() else results_dir / resume
+        run_dir = resolve_run_dir(resume, results_dir)
         old = read_manifest(run_dir)
         run_id = old["run_id"]
         if old.get("config_hash") != config_hash(plan):

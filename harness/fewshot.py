@@ -31,8 +31,7 @@ def fixed_shots(item: Item, pool: Sequence[Item], ids: Sequence[str], k: int) ->
     missing = [i for i in ids if i not in by_id]
     if missing:
         raise ConfigError(f"fewshot_ids not in the few-shot split: {', '.join(missing[:5])}")
-    allowed = {shot.id for shot in _allowed(item, pool)}
-    return [by_id[i] for i in ids if i in allowed][:k]
+    return _allowed(item, [by_id[i] for i in ids])[:k]
 
 
 def random_shots(item: Item, pool: Sequence[Item], k: int, seed: int) -> list[Item]:

@@ -236,7 +236,7 @@ def run(
     if reports_dir is not None:
         from harness.report import write_report
 
-        samples.attrs["report"] = str(write_report(run_dir, reports_dir))
+        samples.attrs["report"] = str(write_report(run_dir, reports_dir, samples=samples))
     if stop_message:
         raise RunError(stop_message) if status != "interrupted" else _interrupted(stop_message)
     _check_error_rate(samples, experiment.max_error_rate, run_dir)

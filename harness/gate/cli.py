@@ -90,7 +90,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             from harness.report import write_report
 
             report = write_report(Path(samples.attrs["run_dir"]), args.reports_dir,
-                                  html=args.html)
+                                  html=args.html, samples=samples)
             samples.attrs["report"] = str(report)
         return emit(check_run(samples, baseline, settings), args)
     except StatsError as exc:

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
-def write_report(run_dir: Path, reports_dir: str | Path = "reports", *, html: bool = False) -> Path:
+def write_report(
+    run_dir: Path, reports_dir: str | Path = "reports", *, html: bool = False,
+    samples: pd.DataFrame | None = None,
+) -> Path:
     """(Re)write the markdown report of a run, its figures and, with ``html``, the HTML twin.
 
     Figures go to ``reports/<run-id>/*.png`` and are linked relatively; the HTML file
-    (``reports/<run-id>.html``) is made from the same markdown. Returns the markdown's path.
+    (``reports/<run-id>.html``) is made from the same markdown. ``samples``: the run as
+    :func:`harness.results.load_run` returned it, when the caller has it already. Returns the
+    markdown's path.
     """
     from harness.report.markdown import render_markdown
     from harness.report.plots import write_plots
     from harness.results import load_run
 
-    samples = load_run(run_dir)
+    if samples is None:
+        samples = load_run(run_dir)
     manifest = samples.attrs["manifest"]
     run_id = manifest["run_id"]
     out_dir = Path(reports_dir)

@@ -26,6 +26,7 @@ from harness.results import RunWriter, now
 @dataclass
 class Outcome:
     attempted: int = 0
+    fresh: int = 0  # attempted and not answered from the cache
     errors: int = 0
     cost_usd: float = 0.0
     stopped: str | None = None
@@ -135,6 +136,7 @@ async def execute(
         failed = record["error"] is not None
         spent = 0.0 if record["cached"] else (record["cost_usd"] or 0.0)
         outcome.attempted += 1
+        outcome.fresh += not record["cached"]
         outcome.errors += failed
         outcome.cost_usd += spent
         progress.update(error=failed, cost=spent, cached=record["cached"])
@@ -144,7 +146,7 @@ async def execute(
             return
         if budget is not None and progress.cost >= budget:
             outcome.stopped = f"max_cost_usd ({budget}) reached (${progress.cost:.4f} spent)"
-        elif outcome.attempted == EARLY_ABORT_AFTER and outcome.errors == EARLY_ABORT_AFTER:
+        elif outcome.fresh == EARLY_ABORT_AFTER and outcome.errors == EARLY_ABORT_AFTER:
             outcome.stopped = (f"the first {EARLY_ABORT_AFTER} samples all failed; "
                                f"first error: {first_error[0]}")
 

@@ -90,6 +90,25 @@ def test_a_run_whose_first_samples_all_fail_stops_early(
     assert len(server.received) < 40
 
 
+def test_cached_answers_do_not_hide_a_model_that_now_fails_every_call(
+    tmp_path: Path, add_task: Path, key: str
+) -> None:
+    variants = "[zero-shot, cot, {name: few-shot, shots: 2}]"
+    broken = [False]  # the key is revoked between the two runs
+    with LoopbackServer(adder, status_for=lambda m: 401 if broken[0] else None) as server:
+        warm = write_experiment(tmp_path, server.url, limit=2, variants=variants, name="warm")
+        harness.run(warm, results_dir=tmp_path / "results", reports_dir=None, quiet=True)
+        broken[0] = True
+        asked_before = len(server.received)
+        exp = write_experiment(tmp_path, server.url, limit=12, variants=variants,
+                               extra="concurrency: 1\n")
+        # 6 of the 36 samples come from the cache; of the other 30, the first 20 all fail:
+        # stop there rather than ask for the last 10.
+        with pytest.raises(RunError, match="first 20 samples all failed"):
+            harness.run(exp, results_dir=tmp_path / "results", reports_dir=None, quiet=True)
+    assert len(server.received) - asked_before == 20
+
+
 class _Flaky:
     """Fails ``failures`` times with the given error, then answers."""
 

@@ -72,7 +72,9 @@ def _last_number() -> Callable[[str, ParseContext], str]:
         if not found:
             return text.strip()
         number = found[-1].replace(",", "")
-        return number[:-2] if number.endswith(".0") else number
+        if "." in number:  # 4.0, 4.00 and 4 are one answer; 1.50 is 1.5
+            number = number.rstrip("0").rstrip(".")
+        return number
 
     return parse
 

@@ -148,10 +148,17 @@ def _json_fields(fields: list[str] | None = None) -> ScoreFn:
         keys = fields or sorted(want)
         if not keys:
             return 0.0
-        hits = sum(normalize(str(got.get(k, ""))) == normalize(str(want.get(k, ""))) for k in keys)
+        hits = sum(_same_field(got.get(k), want.get(k)) for k in keys)
         return hits / len(keys)
 
     return score
+
+
+def _same_field(got: Any, want: Any) -> bool:
+    """A JSON field matches when both are absent/null, or their normalised texts are equal."""
+    if got is None or want is None:
+        return got is None and want is None
+    return normalize(str(got)) == normalize(str(want))
 
 
 def check_scorer(name: str, args: dict[str, Any]) -> None:

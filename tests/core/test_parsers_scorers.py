@@ -21,6 +21,9 @@ def parse(steps: list, text: str, choices: tuple[str, ...] = ()) -> str:
         (["last_number"], "The total is 1,234,567 dollars", "1234567"),
         (["last_number"], "It is -12.5 degrees", "-12.5"),
         (["last_number"], "It is 42.0", "42"),
+        (["last_number"], "It is 42.00", "42"),
+        (["last_number"], "about 1.50 each", "1.5"),
+        (["last_number"], "in 2020.", "2020"),
         (["last_number"], "no digits here", "no digits here"),
         (["answer_is"], "First 2+2=4. Then 4*3=12.\nThe answer is 12.", "12"),
         (["answer_is"], "answer: B) because", "B) because"),
@@ -68,6 +71,9 @@ def test_choice_maps_to_the_first_label_mentioned() -> None:
         ("json_valid", {}, "not json", "", 0.0),
         ("json_fields", {"fields": ["a", "b"]}, '{"a": "X", "b": 2}', '{"a": "x", "b": 3}', 0.5),
         ("json_fields", {}, "garbage", '{"a": 1}', 0.0),
+        ("json_fields", {"fields": ["a", "b"]}, '{"a": 1}', '{"a": 1, "b": null}', 1.0),
+        ("json_fields", {"fields": ["a", "b"]}, '{"a": 1, "b": "None"}', '{"a": 1, "b": null}',
+         0.5),
     ],
 )
 def test_scorers(name: str, args: dict, answer: str, target: str, score: float) -> None:

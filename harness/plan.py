@@ -162,18 +162,13 @@ class _Shots:
         return self._nearest.select(items, variant.shots)
 
 
-def _retrieve(
-    task: TaskPlan, variant: VariantConfig, index_dir: Path
-) -> tuple[dict[str, list[Retrieved]], dict[str, str]]:
-    corpus = task.config.corpus
-    if corpus is None:
-        raise ConfigError(
-            f"variant '{variant.name}' has rag: on but task '{task.config.name}' has no corpus",
-            file=task.config.source,
-        )
+def _read_corpus(task: TaskPlan) -> tuple[list[Any], dict[str, str]]:
+    """The task's documents and their titles (read once per task, however many RAG variants)."""
     from harness.dataset import read_rows
-    from harness.retrieval import Document, RetrievalConfig, open_retriever
+    from harness.retrieval import Document
 
+    corpus = task.config.corpus
+    assert corpus is not None
     path = (task.config.root / corpus.path).resolve()
     docs, titles = [], {}
     for line, row in read_rows(path):
@@ -188,6 +183,23 @@ def _retrieve(
                              title=title))
         if title:
             titles[str(row[corpus.id_field])] = title
+    return docs, titles
+
+
+def _retrieve(
+    task: TaskPlan, variant: VariantConfig, index_dir: Path,
+    corpora: dict[str, tuple[list[Any], dict[str, str]]],
+) -> tuple[dict[str, list[Retrieved]], dict[str, str]]:
+    if task.config.corpus is None:
+        raise ConfigError(
+            f"variant '{variant.name}' has rag: on but task '{task.config.name}' has no corpus",
+            file=task.config.source,
+        )
+    from harness.retrieval import RetrievalConfig, open_retriever
+
+    if task.config.name not in corpora:
+        corpora[task.config.name] = _read_corpus(task)
+    docs, titles = corpora[task.config.name]
     retriever = open_retriever(
         docs,
         RetrievalConfig(kind=variant.retriever, k=variant.k, chunk_size=variant.chunk_size,
@@ -225,13 +237,14 @@ def build_plan(experiment: ExperimentConfig, *, embed: Callable[[], Embed] | Non
     models = {m.label: m for m in experiment.models}
     index_dir = cache_root(experiment.cache_dir) / "indexes"
     samples: list[Sample] = []
+    corpora: dict[str, tuple[list[Any], dict[str, str]]] = {}
     for task in tasks.values():
         shots = _Shots(task, experiment.seed, embed or _default_embed)
         for variant in variants.values():
             chosen = shots.for_items(variant.config)
             retrieved, titles = ({}, {})
             if variant.config.rag:
-                retrieved, titles = _retrieve(task, variant.config, index_dir)
+                retrieved, titles = _retrieve(task, variant.config, index_dir, corpora)
             for item in task.items:
                 hits = retrieved.get(item.id, [])
                 context = {

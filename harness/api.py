@@ -137,8 +137,14 @@ def apply_overrides(
     return updated
 
 
-def build_client(experiment: ExperimentConfig, client: Client | None = None) -> tuple[Client, Any]:
-    """The production stack: cache -> retries -> per-model limits -> LiteLLM."""
+def build_client(
+    experiment: ExperimentConfig, client: Client | None = None
+) -> tuple[Client, Any, Client]:
+    """The production stack: cache -> retries -> per-model limits -> LiteLLM.
+
+    Returns the stack, the cache (None when off) and the innermost client, whose ``aclose``
+    (when it has one) must run inside the run's event loop.
+    """
     from harness.cache import CachedClient, ResponseCache
     from harness.models.limits import LimitedClient
     from harness.models.retry import RetryingClient
@@ -150,7 +156,7 @@ def build_client(experiment: ExperimentConfig, client: Client | None = None) -> 
         cache = ResponseCache.open(cache_root(experiment.cache_dir) / "responses.sqlite")
     if cache is not None:
         stack = CachedClient(stack, cache)
-    return stack, cache
+    return stack, cache, inner
 
 
 def run(
@@ -203,16 +209,15 @@ def run(
 
     writer = RunWriter(run_dir)
     writer.write_manifest(manifest)
-    stack, cache = build_client(experiment, client)
+    stack, cache, inner = build_client(experiment, client)
     progress = Progress(len(plan.samples), done=len(skip), quiet=quiet)
     progress.cost = prior_cost
     status, stop_message = "complete", None
     where = "" if results_dir == Path("results") else f" --results-dir {results_dir}"
     resume_hint = f"harness run {experiment.source} --resume {run_id}{where}"
     try:
-        outcome = asyncio.run(
-            execute(plan, stack, writer, run_id=run_id, skip=skip, progress=progress)
-        )
+        outcome = asyncio.run(_execute_and_close(
+            execute(plan, stack, writer, run_id=run_id, skip=skip, progress=progress), inner))
         if outcome.stopped:
             status = "stopped"
             stop_message = (f"run stopped: {outcome.stopped}; results so far are in {run_dir}; "
@@ -241,6 +246,16 @@ def run(
         raise RunError(stop_message) if status != "interrupted" else _interrupted(stop_message)
     _check_error_rate(samples, experiment.max_error_rate, run_dir)
     return samples
+
+
+async def _execute_and_close(work: Any, client: Client) -> Any:
+    """Run ``work``, then close the client's connections while their event loop still runs."""
+    try:
+        return await work
+    finally:
+        close = getattr(client, "aclose", None)
+        if close is not None:
+            await close()
 
 
 def _interrupted(message: str) -> RunError:

@@ -89,6 +89,9 @@ class ModelConfig(BaseModel):
     rpm: float | None = Field(default=None, gt=0)
     tpm: float | None = Field(default=None, gt=0)
     params: dict[str, Any] = Field(default_factory=dict)
+    # auto: OpenAI-compatible providers (openai/, hosted_vllm/) send LiteLLM's translated
+    # request over the harness's own HTTP session; litellm: every call through acompletion.
+    transport: Literal["auto", "litellm"] = "auto"
 
     @model_validator(mode="before")
     @classmethod

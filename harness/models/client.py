@@ -1,7 +1,9 @@
 """Calling a model: one async function from (model, messages, params) to a Completion.
 
-Every provider goes through ``litellm.acompletion``, hosted or local, so a test against a
-loopback server exercises exactly the code path production uses. Retries, rate limits and the
+Every provider goes through LiteLLM, hosted or local, so a test against a loopback server
+exercises exactly the code path production uses: ``litellm.acompletion``, or for
+OpenAI-compatible providers LiteLLM's own request and response translation over the
+harness's HTTP session (``harness.models.provider_http``). Retries, rate limits and the
 response cache are layers around this client (``harness.models.retry``, ``harness.cache``).
 """
 
@@ -57,10 +59,8 @@ class Client(Protocol):
     ) -> Completion: ...
 
 
-def _retry_after(exc: BaseException) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = (getattr(response, "headers", None)
-               or getattr(exc, "litellm_response_headers", None) or {})
+def retry_after_from_headers(headers: Any) -> float | None:
+    """Seconds the server asked us to wait (``retry-after-ms`` or ``retry-after``), if any."""
     for name in ("retry-after-ms", "retry-after"):
         value = headers.get(name) if hasattr(headers, "get") else None
         if value is None:
@@ -76,6 +76,13 @@ def _retry_after(exc: BaseException) -> float | None:
                 continue
         return seconds / 1000 if name.endswith("-ms") else max(0.0, seconds)
     return None
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = (getattr(response, "headers", None)
+               or getattr(exc, "litellm_response_headers", None) or {})
+    return retry_after_from_headers(headers)
 
 
 def classify(exc: BaseException) -> ModelCallError:
@@ -151,11 +158,17 @@ def _cached_prompt_tokens(usage: Any) -> int:
 
 
 class LiteLLMClient:
-    """The production client: LiteLLM for every provider, the local one included."""
+    """The production client: LiteLLM for every provider, the local one included.
+
+    OpenAI-compatible models take LiteLLM's provider translation over the harness's own HTTP
+    session (``harness.models.provider_http``); everything else calls ``litellm.acompletion``.
+    """
 
     def __init__(self) -> None:
         self._litellm: Any = None
         self._prices: dict[str, Price | None] = {}
+        self._routes: dict[tuple[str, str | None, str], Any] = {}
+        self._sessions: Any = None
 
     def _lib(self) -> Any:
         if self._litellm is None:
@@ -180,6 +193,22 @@ class LiteLLMClient:
             kwargs["api_key"] = key
         return kwargs
 
+    def _route(self, model: ModelConfig) -> Any:
+        """The model's direct route (resolved once), or None for ``acompletion``."""
+        key = (model.model, model.api_base, model.transport)
+        if key not in self._routes:
+            from harness.models.provider_http import Sessions, resolve_route
+
+            self._routes[key] = resolve_route(self._lib(), model, api_key(model))
+            if self._routes[key] is not None and self._sessions is None:
+                self._sessions = Sessions()
+        return self._routes[key]
+
+    async def aclose(self) -> None:
+        """Close the HTTP session of the running event loop (call it before the loop ends)."""
+        if self._sessions is not None:
+            await self._sessions.aclose()
+
     async def complete(
         self,
         model: ModelConfig,
@@ -189,20 +218,34 @@ class LiteLLMClient:
         epoch: int = 0,
     ) -> Completion:
         litellm = self._lib()
-        if model.model.startswith("hf/"):
-            from harness.models.local_hf import register_local_provider
-
-            register_local_provider()
-        kwargs = self.kwargs(model, params)
+        route = self._route(model)
+        optional = route.optional_params(params) if route is not None else None
         started = time.perf_counter()
-        try:
-            response = await litellm.acompletion(model=model.model, messages=messages, **kwargs)
-        except ConfigError:
-            raise
-        except Exception as exc:
-            error = classify(exc)
-            raise redact(error, kwargs.get("api_key")) from None
+        if route is not None and optional is not None:
+            from harness.models.provider_http import post
+
+            try:
+                response = await post(self._sessions, route, messages, optional, model.timeout)
+            except ModelCallError as error:
+                raise redact(error, route.api_key) from None
+        else:
+            if model.model.startswith("hf/"):
+                from harness.models.local_hf import register_local_provider
+
+                register_local_provider()
+            kwargs = self.kwargs(model, params)
+            try:
+                response = await litellm.acompletion(model=model.model, messages=messages,
+                                                     **kwargs)
+            except ConfigError:
+                raise
+            except Exception as exc:
+                error = classify(exc)
+                raise redact(error, kwargs.get("api_key")) from None
         latency = time.perf_counter() - started
+        return self._completion(model, response, latency)
+
+    def _completion(self, model: ModelConfig, response: Any, latency: float) -> Completion:
         choice = response.choices[0]
         text = getattr(choice.message, "content", None) or ""
         usage = getattr(response, "usage", None)

@@ -1,0 +1,227 @@
+"""OpenAI-compatible calls: LiteLLM's provider translation over the harness's own HTTP session.
+
+``litellm.acompletion`` costs about 2 ms of CPU per call on top of the HTTP request (a hop
+into a thread pool and back, a logging object and payload, a cost calculation per response,
+the OpenAI SDK's own wrapping); at 16 calls in flight that is most of a run's time against a
+fast server and stretches every round against a slow one (``benchmarks/README.md``). For the
+providers that speak the OpenAI chat-completions wire format this module keeps every part of
+LiteLLM that decides *what* is sent and how the answer is read, and replaces only the
+orchestration around the HTTP request:
+
+- once per model: ``get_llm_provider`` (provider, model name, API base),
+  ``ProviderConfigManager.get_provider_chat_config`` (the provider's chat config, e.g. the
+  o-series or GPT-5 variants of OpenAI's), the URL from ``get_complete_url`` and the headers
+  from ``validate_environment``;
+- once per distinct parameter set: ``get_optional_params`` (LiteLLM's parameter mapping and
+  ``drop_params``);
+- per call: the config's ``transform_request``, one POST on an aiohttp session owned by the
+  harness, and the config's ``transform_response`` into LiteLLM's ``ModelResponse``; a status
+  of 400 or more becomes the config's own error class.
+
+This is the sequence LiteLLM's ``BaseLLMHTTPHandler`` runs for ``hosted_vllm``, minus its
+logging callbacks. Anything this module is not sure to send exactly as ``acompletion`` would
+(another provider, a parameter the config does not list as supported) goes through
+``acompletion`` instead; ``transport: litellm`` on a model forces that for every call. The
+tests compare the bodies a loopback server receives through both paths.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.config import ModelConfig
+from harness.models.client import ModelCallError, retry_after_from_headers
+
+# Providers whose LiteLLM chat config is OpenAI's (or a subclass) and whose requests LiteLLM
+# sends as built by that config. Others keep acompletion: their handlers add signing, token
+# refresh or provider-specific routing this module does not reproduce.
+DIRECT_PROVIDERS = frozenset({"openai", "hosted_vllm"})
+
+# Where LiteLLM's own dispatch looks for an API base when the model names none, in its order.
+_DEFAULT_BASES = {"openai": (("OPENAI_BASE_URL", "OPENAI_API_BASE"), "https://api.openai.com/v1"),
+                  "hosted_vllm": (("HOSTED_VLLM_API_BASE",), None)}
+_KEY_ENVS = {"openai": "OPENAI_API_KEY", "hosted_vllm": "HOSTED_VLLM_API_KEY"}
+
+
+class _NoLogging:
+    """Stands in for LiteLLM's per-call logging object inside ``transform_response``: the
+    harness records every sample itself and never runs LiteLLM's callbacks."""
+
+    def post_call(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_NO_LOGGING = _NoLogging()
+
+
+@dataclass
+class Route:
+    """One model's translation, resolved once: the config, where to send, what to send."""
+
+    litellm: Any
+    name: str
+    provider: str
+    config: Any
+    url: str
+    headers: dict[str, str]
+    api_key: str | None
+    supported: frozenset[str]
+    _optional: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+
+    def optional_params(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        """LiteLLM's mapped parameters, or None when ``acompletion`` must take this call."""
+        key = json.dumps(params, sort_keys=True, default=str)
+        if key not in self._optional:
+            self._optional[key] = self._map(params)
+        return self._optional[key]
+
+    def _map(self, params: dict[str, Any]) -> dict[str, Any] | None:
+        if not set(params) <= self.supported or params.get("stream"):
+            return None
+        mapped = dict(self.litellm.get_optional_params(
+            model=self.name, custom_llm_provider=self.provider, **params))
+        # LiteLLM's dispatch pops these before transform_request: a non-streamed call sends
+        # no "stream" field, and extra_body is merged into the body by the SDK or handler.
+        mapped.pop("stream", None)
+        mapped.pop("json_mode", None)
+        if mapped.pop("extra_body", None):
+            return None
+        return {k: v for k, v in mapped.items() if v is not None}
+
+    def body(self, messages: list[dict[str, Any]], optional: dict[str, Any]) -> dict[str, Any]:
+        return self.config.transform_request(self.name, messages, dict(optional), {}, {})
+
+    def response(self, status: int, headers: Any, content: bytes,
+                 request: dict[str, Any], messages: list[dict[str, Any]],
+                 optional: dict[str, Any]) -> Any:
+        """The answer as LiteLLM's ``ModelResponse``; the provider's error class on failure."""
+        import httpx
+
+        if status >= 400:
+            raise self.config.get_error_class(
+                error_message=content.decode("utf-8", "replace")[:2000], status_code=status,
+                headers=headers)
+        raw = httpx.Response(status, headers=headers, content=content,
+                             request=httpx.Request("POST", self.url))
+        from litellm.types.utils import ModelResponse
+
+        return self.config.transform_response(
+            model=self.name, raw_response=raw, model_response=ModelResponse(),
+            logging_obj=_NO_LOGGING, request_data=request, messages=messages,
+            optional_params=optional, litellm_params={}, encoding=None, api_key=self.api_key,
+            json_mode=None)
+
+
+def resolve_route(litellm: Any, model: ModelConfig, api_key: str | None) -> Route | None:
+    """The model's direct route, or None when its provider stays on ``acompletion``."""
+    import os
+
+    if getattr(model, "transport", "auto") != "auto":
+        return None
+    try:
+        name, provider, dynamic_key, api_base = litellm.get_llm_provider(
+            model.model, api_base=model.api_base)
+    except Exception:
+        return None  # acompletion raises the same problem with LiteLLM's own message
+    if provider not in DIRECT_PROVIDERS:
+        return None
+    from litellm.types.utils import LlmProviders
+    from litellm.utils import ProviderConfigManager
+
+    config = ProviderConfigManager.get_provider_chat_config(
+        model=name, provider=LlmProviders(provider))
+    if config is None:
+        return None
+    envs, fallback = _DEFAULT_BASES[provider]
+    base = api_base or litellm.api_base or next(
+        (os.environ[e] for e in envs if os.environ.get(e)), None) or fallback
+    if not base:
+        return None
+    key = (api_key or dynamic_key or litellm.api_key
+           or (litellm.openai_key if provider == "openai" else None)
+           or os.environ.get(_KEY_ENVS[provider]))
+    url = config.get_complete_url(api_base=base, api_key=key, model=name, optional_params={},
+                                  litellm_params={}, stream=False)
+    headers = config.validate_environment(headers={}, model=name, messages=[],
+                                          optional_params={}, litellm_params={}, api_key=key,
+                                          api_base=base)
+    return Route(litellm=litellm, name=name, provider=provider, config=config, url=url,
+                 headers={k: str(v) for k, v in headers.items()}, api_key=key,
+                 supported=frozenset(config.get_supported_openai_params(name)))
+
+
+class Sessions:
+    """One aiohttp session per event loop, closed by :meth:`aclose` before the loop ends.
+
+    A session holds the connection pool; sharing one across the calls of a run is what makes
+    keep-alive work. Sessions cannot cross event loops, and each ``harness.run`` has its own.
+    """
+
+    def __init__(self) -> None:
+        self._by_loop: dict[int, Any] = {}
+
+    def get(self) -> Any:
+        import aiohttp
+
+        loop = asyncio.get_running_loop()
+        session = self._by_loop.get(id(loop))
+        if session is None or session.closed:
+            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+            session = aiohttp.ClientSession(connector=connector, trust_env=True)
+            self._by_loop[id(loop)] = session
+        return session
+
+    async def aclose(self) -> None:
+        loop = asyncio.get_running_loop()
+        session = self._by_loop.pop(id(loop), None)
+        if session is not None:
+            await session.close()
+
+
+async def post(sessions: Sessions, route: Route, messages: list[dict[str, Any]],
+               optional: dict[str, Any], timeout: float) -> Any:
+    """One call on the route; transport failures become retryable ``ModelCallError``s."""
+    import aiohttp
+
+    body = route.body(messages, optional)
+    try:
+        async with sessions.get().post(
+            route.url, data=json.dumps(body), headers=route.headers,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        ) as reply:
+            content = await reply.read()
+            status, raw_headers = reply.status, reply.raw_headers
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        kind = "Timeout" if isinstance(exc, asyncio.TimeoutError) else "APIConnectionError"
+        detail = str(exc).strip() or type(exc).__name__
+        raise ModelCallError(f"{kind}: {detail}"[:500], retryable=True) from None
+    import httpx
+
+    headers = httpx.Headers(list(raw_headers))
+    try:
+        return route.response(status, headers, content, body, messages, optional)
+    except ModelCallError:
+        raise
+    except Exception as exc:
+        raise _classified(exc, status, headers) from None
+
+
+def _classified(exc: BaseException, status: int, headers: Any) -> ModelCallError:
+    retryable = status == 429 or status == 408 or status >= 500
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return ModelCallError(f"{_error_name(status)}: {text}"[:500], retryable=retryable,
+                          retry_after=retry_after_from_headers(headers),
+                          status=status if status >= 400 else None)
+
+
+def _error_name(status: int) -> str:
+    """The exception name LiteLLM's mapping gives the same status, so messages read alike."""
+    names = {400: "BadRequestError", 401: "AuthenticationError", 403: "PermissionDeniedError",
+             404: "NotFoundError", 408: "Timeout", 422: "UnprocessableEntityError",
+             429: "RateLimitError", 503: "ServiceUnavailableError"}
+    if status in names:
+        return names[status]
+    return "InternalServerError" if status >= 500 else "APIError"

@@ -215,9 +215,13 @@ def run(
     status, stop_message = "complete", None
     where = "" if results_dir == Path("results") else f" --results-dir {results_dir}"
     resume_hint = f"harness run {experiment.source} --resume {run_id}{where}"
+    prefetch = None
+    if reports_dir is not None:  # import the report's libraries while the model answers
+        from harness.report import prefetch_modules as prefetch
     try:
         outcome = asyncio.run(_execute_and_close(
-            execute(plan, stack, writer, run_id=run_id, skip=skip, progress=progress), inner))
+            execute(plan, stack, writer, run_id=run_id, skip=skip, progress=progress,
+                    on_first_answer=prefetch), inner))
         if outcome.stopped:
             status = "stopped"
             stop_message = (f"run stopped: {outcome.stopped}; results so far are in {run_dir}; "

@@ -96,8 +96,12 @@ async def execute(
     run_id: str,
     skip: set[str],
     progress: Progress,
+    on_first_answer: Callable[[], None] | None = None,
 ) -> Outcome:
     """Run every sample of ``plan`` not in ``skip``; return what happened.
+
+    ``on_first_answer`` runs once, when the first answer that is not from the cache arrives:
+    the run is then waiting on a model, and the caller can use the idle time.
 
     Stops early (``Outcome.stopped`` says why, the run stays resumable) when the cost budget
     is spent or when every one of the first ``EARLY_ABORT_AFTER`` samples failed.
@@ -137,6 +141,8 @@ async def execute(
         spent = 0.0 if record["cached"] else (record["cost_usd"] or 0.0)
         outcome.attempted += 1
         outcome.fresh += not record["cached"]
+        if outcome.fresh == 1 and not record["cached"] and on_first_answer is not None:
+            on_first_answer()
         outcome.errors += failed
         outcome.cost_usd += spent
         progress.update(error=failed, cost=spent, cached=record["cached"])

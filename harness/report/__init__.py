@@ -10,6 +10,27 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+# What writing a report imports: about a second of pandas, scipy and matplotlib start-up.
+REPORT_MODULES = ("pandas", "harness.analysis", "harness.report.markdown",
+                  "harness.report.plots", "matplotlib.figure", "matplotlib.backends.backend_agg")
+
+
+def prefetch_modules() -> None:
+    """Import what :func:`write_report` needs, in a background thread, while a run waits on
+    the network; the report at the end then starts at once."""
+    import importlib
+    import threading
+
+    def load() -> None:
+        for name in REPORT_MODULES:
+            try:
+                importlib.import_module(name)
+            except Exception:  # the report will raise it again, where it can be reported
+                return
+
+    threading.Thread(target=load, name="harness-report-imports", daemon=True).start()
+
+
 def write_report(
     run_dir: Path, reports_dir: str | Path = "reports", *, html: bool = False,
     samples: pd.DataFrame | None = None,

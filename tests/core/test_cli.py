@@ -80,3 +80,20 @@ def test_load_run_survives_a_torn_line_and_keeps_the_latest(tmp_path: Path) -> N
     assert frame.set_index("sample_id")["score_em"].to_dict() == {"a": 0.0, "b": 1.0}
     assert frame["error"].isna().all()
     assert frame.attrs["manifest"]["run_id"] == "r1"
+
+
+def test_the_command_exits_with_mains_code_after_flushing_and_atexit() -> None:
+    # entry() ends with os._exit to skip the interpreter's teardown: buffered output and
+    # atexit handlers must still come through, and the exit status must be main()'s.
+    code = ("import atexit, sys; from harness import cli; "
+            "atexit.register(lambda: print('atexit ran')); "
+            "sys.argv = ['harness', *sys.argv[1:]]; cli.entry()")
+    ok = subprocess.run([sys.executable, "-c", code, "--version"], capture_output=True,
+                        text=True, timeout=60)
+    lines = ok.stdout.splitlines()
+    assert ok.returncode == 0 and len(lines) == 2
+    assert lines[0].count(".") >= 1 and lines[1] == "atexit ran"  # the version, then atexit
+    bad = subprocess.run([sys.executable, "-c", code, "report", "no-such-run"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "atexit ran" in bad.stdout
+    assert bad.stderr.startswith("harness: error:")

@@ -152,3 +152,24 @@ def test_the_run_closes_its_http_session(tmp_path: Path, add_task: Path, key: st
         sessions = client._sessions
         assert sessions is not None and sessions._by_loop == {}
         assert len(server.connections) >= 1
+
+
+def test_the_environment_proxy_is_used_and_no_proxy_respected(
+    key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.models.provider_http import proxy_for
+
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "models.internal")
+    assert proxy_for("http://api.example.com/v1/chat/completions") == "http://proxy.internal:3128"
+    assert proxy_for("http://models.internal:8000/v1/chat/completions") is None
+
+    # End to end: the loopback server stands in for the proxy of a host that does not exist.
+    with LoopbackServer(adder) as server:
+        monkeypatch.setenv("HTTP_PROXY", server.url)
+        monkeypatch.setenv("NO_PROXY", "")
+        model = ModelConfig(model="openai/gpt-4o-mini", api_base="http://no-such-host.invalid/v1",
+                            api_key_env="HARNESS_RUN_TEST_KEY")
+        completion = _call(LiteLLMClient(), model)
+    assert completion.text == "Let me add. The answer is 3."
+    assert [r.path for r in server.received] == ["/v1/chat/completions"]

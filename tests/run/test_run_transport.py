@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from run_helpers import adder, write_experiment
 
 from harness.testing.loopback import LoopbackServer
@@ -45,3 +46,35 @@ def test_a_rerun_from_the_cache_never_imports_litellm(
     assert outputs[0].stdout.split()[-1] == "True"  # the first run called the model
     assert outputs[1].stdout.split()[-1] == "False"  # the second was served from the cache
     assert len(server.received) == 6
+
+
+def test_report_libraries_are_prefetched_only_while_waiting_on_a_model(
+    tmp_path: Path, add_task: Path, key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import harness
+    import harness.report
+
+    calls: list[int] = []
+    monkeypatch.setattr(harness.report, "prefetch_modules", lambda: calls.append(1))
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    with LoopbackServer(adder) as server:
+        exp = write_experiment(tmp_path, server.url, limit=3)
+        for _ in range(2):
+            harness.run(exp, results_dir=tmp_path / "results", reports_dir=tmp_path / "rep",
+                        quiet=True)
+        harness.run(exp, results_dir=tmp_path / "results", reports_dir=None, quiet=True,
+                    cache=False)
+    # Once in the first run (fresh answers); never in the re-run served from the cache, nor
+    # in a run that writes no report.
+    assert calls == [1]
+    assert len(server.received) == 12
+
+
+def test_prefetching_imports_what_the_report_needs() -> None:
+    code = ("import sys, time; from harness.report import prefetch_modules, REPORT_MODULES; "
+            "prefetch_modules(); time.sleep(0.1); "
+            "[__import__('threading').enumerate()[-1].join(60)]; "
+            "print(all(m in sys.modules for m in REPORT_MODULES))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.split()[-1] == "True", out.stderr[-2000:]

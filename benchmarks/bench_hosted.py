@@ -13,10 +13,11 @@ whole-process wall time, interpreter start-up and imports included:
 - ``aiohttp``: a bare asyncio loop over one ``aiohttp.ClientSession``, 16 in flight;
 - ``httpx``: the same over one ``httpx.AsyncClient`` (``sniffio`` must be installed);
 - ``litellm`` (with ``--litellm``): a bare loop over ``litellm.acompletion`` with default settings;
-- ``harness``: ``harness run exp.yaml --no-cache --quiet``: plans, renders, calls through
-  LiteLLM, parses, scores, appends every sample and writes the report;
-- ``proposed`` (``--clients ... proposed``): the same harness run with a what-if client,
-  LiteLLM's provider translation over one aiohttp session (see ``ProposedClient``).
+- ``harness``: ``harness run exp.yaml --no-cache --quiet``: plans, renders, calls the model
+  (LiteLLM's OpenAI translation over the harness's aiohttp session), parses, scores, appends
+  every sample and writes the report;
+- ``acompletion`` (``--clients ... acompletion``): the same run with ``transport: litellm``,
+  every call through ``litellm.acompletion``.
 
 Each client also runs on ``--small`` items (default 100, i.e. 300 requests), so per-request
 costs are slopes with start-up cancelled out, and the intercept is the start-up. It prints wall
@@ -45,7 +46,8 @@ WORDS = ["good", "bad", "great", "awful", "fine", "lovely", "dull", "sharp", "cl
          "cheap", "sturdy", "slow", "quick", "broken", "solid"]
 
 
-def write_workload(root: Path, url: str, items: int, concurrency: int) -> Path:
+def write_workload(root: Path, url: str, items: int, concurrency: int,
+                   transport: str = "auto") -> Path:
     """A sentiment-like task of ``items`` rows and a 3-variant experiment; returns its file."""
     rng = random.Random(0)
     task = root / "tasks" / "bench"
@@ -76,7 +78,7 @@ def write_workload(root: Path, url: str, items: int, concurrency: int) -> Path:
         "name: bench\ntasks: [tasks/bench]\n"
         "variants: [zero-shot, {name: few-shot, shots: 3}, cot]\n"
         f'models:\n  - {{model: openai/gpt-4o-mini, api_base: "{url}/v1", '
-        f"api_key_env: {KEY_ENV}}}\n"
+        f"api_key_env: {KEY_ENV}, transport: {transport}}}\n"
         f"concurrency: {concurrency}\nmax_tokens: 64\n"
     )
     return experiment
@@ -158,71 +160,6 @@ async def _bare_litellm(url: str, bodies: list[dict], concurrency: int) -> int:
 BARE = {"aiohttp": _bare_aiohttp, "httpx": _bare_httpx, "litellm": _bare_litellm}
 
 
-class ProposedClient:
-    """What-if for the design note in benchmarks/README.md: LiteLLM as the translation layer.
-
-    LiteLLM's own OpenAI provider config shapes the request body (parameters mapped once per
-    model by ``get_optional_params``) and its response converter builds the ``ModelResponse``;
-    one harness-owned aiohttp session carries the bytes. Not a production path: it measures
-    what the harness would cost per request without ``acompletion``'s orchestration (executor
-    hop, logging object, per-response cost, callbacks). OpenAI wire format only.
-    """
-
-    def __init__(self, concurrency: int) -> None:
-        self.concurrency = concurrency
-        self.session = None
-        self.params: dict[str, dict] = {}
-
-    def _setup(self, model, params):  # type: ignore[no-untyped-def]
-        import aiohttp
-
-        from harness.models._litellm import import_litellm
-
-        litellm = import_litellm()
-        from litellm.types.utils import LlmProviders
-        from litellm.utils import ProviderConfigManager
-
-        name = model.model.split("/", 1)[1]
-        self.config = ProviderConfigManager.get_provider_chat_config(
-            model=name, provider=LlmProviders.OPENAI)
-        mapped = litellm.get_optional_params(model=name, custom_llm_provider="openai", **params)
-        self.optional = {k: v for k, v in mapped.items() if v is not None and v != {}}
-        self.optional.pop("stream", None)
-        self.name = name
-        self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self.concurrency),
-            headers={"Authorization": f"Bearer {os.environ[model.api_key_env]}"})
-
-    async def complete(self, model, messages, params, *, epoch=0):  # type: ignore[no-untyped-def]
-        from litellm.litellm_core_utils.llm_response_utils.convert_dict_to_response import (
-            convert_to_model_response_object,
-        )
-        from litellm.types.utils import ModelResponse
-
-        from harness.models.client import Completion
-
-        if self.session is None:
-            self._setup(model, params)
-        body = self.config.transform_request(self.name, messages, self.optional, {}, {})
-        async with self.session.post(f"{model.api_base}/chat/completions", json=body) as reply:
-            reply.raise_for_status()
-            data = await reply.json()
-        response = convert_to_model_response_object(response_object=data,
-                                                     model_response_object=ModelResponse())
-        return Completion(text=response.choices[0].message.content or "",
-                          input_tokens=response.usage.prompt_tokens,
-                          output_tokens=response.usage.completion_tokens)
-
-
-def proposed_main(experiment: str, results: str, reports: str, concurrency: int) -> int:
-    """``harness run`` with the what-if client: same plan, scoring, records and report."""
-    from harness.api import run
-
-    run(experiment, results_dir=results, reports_dir=reports, quiet=True, cache=False,
-        client=ProposedClient(concurrency))
-    return 0
-
-
 def bare_main(name: str, url: str, file: str, concurrency: int) -> int:
     bodies = [json.loads(line) for line in Path(file).read_text().splitlines()]
     if name == "httpx":
@@ -274,15 +211,13 @@ def main() -> int:
                              "(0: don't)")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--clients", nargs="+", default=["aiohttp", "httpx", "harness"],
-                        choices=["aiohttp", "httpx", "litellm", "harness", "proposed"])
+                        choices=["aiohttp", "httpx", "litellm", "harness", "acompletion"])
     parser.add_argument("--litellm", action="store_true", help="also time a bare litellm loop")
     parser.add_argument("--bare", nargs=4, metavar=("NAME", "URL", "FILE", "N"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare:
         name, url, file, n = args.bare
-        if name == "proposed":
-            return proposed_main(url, file, str(Path(file).parent / "reports-proposed"), int(n))
         return bare_main(name, url, file, int(n))
 
     clients = list(args.clients) + (["litellm"] if args.litellm else [])
@@ -300,6 +235,8 @@ def main() -> int:
                 for items in sizes:
                     work = Path(tmp) / f"latency-{latency}-items-{items}"
                     experiment = write_workload(work, url, items, args.concurrency)
+                    write_workload(work / "acompletion", url, items, args.concurrency,
+                                   transport="litellm")
                     requests = work / "requests.jsonl"
                     counts[items] = write_requests(experiment, requests)
                     for client in clients:
@@ -318,15 +255,14 @@ def main() -> int:
 
 def _command(client: str, experiment: Path, url: str, requests: Path,
              concurrency: int) -> list[str]:
-    work = experiment.parent
-    if client == "harness":
+    if client in ("harness", "acompletion"):
+        if client == "acompletion":
+            experiment = experiment.parent / "acompletion" / experiment.name
+        work = experiment.parent
         return [str(Path(PYTHON).parent / "harness"), "run", str(experiment), "--no-cache",
                 "--quiet", "--results-dir", str(work / "results"),
                 "--reports-dir", str(work / "reports")]
     this = str(Path(__file__).resolve())
-    if client == "proposed":
-        return [PYTHON, this, "--bare", "proposed", str(experiment),
-                str(work / "results-proposed"), str(concurrency)]
     return [PYTHON, this, "--bare", client, url, str(requests), str(concurrency)]
 
 

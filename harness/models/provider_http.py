@@ -16,7 +16,7 @@ orchestration around the HTTP request:
   ``drop_params``);
 - per call: the config's ``transform_request``, one POST on an aiohttp session owned by the
   harness, and the config's ``transform_response`` into LiteLLM's ``ModelResponse``; a status
-  of 400 or more becomes the config's own error class.
+  of 400 or more becomes a ``ModelCallError`` named as LiteLLM's exception mapping names it.
 
 This is the sequence LiteLLM's ``BaseLLMHTTPHandler`` runs for ``hosted_vllm``, minus its
 logging callbacks. Anything this module is not sure to send exactly as ``acompletion`` would
@@ -71,6 +71,7 @@ class Route:
     supported: frozenset[str]
     proxy: str | None = None
     _optional: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    _request: Any = None  # the httpx.Request every response refers to: parsing a URL costs
 
     def optional_params(self, params: dict[str, Any]) -> dict[str, Any] | None:
         """LiteLLM's mapped parameters, or None when ``acompletion`` must take this call."""
@@ -98,15 +99,12 @@ class Route:
     def response(self, status: int, headers: Any, content: bytes,
                  request: dict[str, Any], messages: list[dict[str, Any]],
                  optional: dict[str, Any]) -> Any:
-        """The answer as LiteLLM's ``ModelResponse``; the provider's error class on failure."""
+        """The answer as LiteLLM's ``ModelResponse``."""
         import httpx
 
-        if status >= 400:
-            raise self.config.get_error_class(
-                error_message=content.decode("utf-8", "replace")[:2000], status_code=status,
-                headers=headers)
-        raw = httpx.Response(status, headers=headers, content=content,
-                             request=httpx.Request("POST", self.url))
+        if self._request is None:
+            self._request = httpx.Request("POST", self.url)
+        raw = httpx.Response(status, headers=headers, content=content, request=self._request)
         from litellm.types.utils import ModelResponse
 
         return self.config.transform_response(
@@ -220,20 +218,29 @@ async def post(sessions: Sessions, route: Route, messages: list[dict[str, Any]],
     import httpx
 
     headers = httpx.Headers(list(raw_headers))
+    if status >= 400:
+        raise http_error(status, headers, content)
     try:
         return route.response(status, headers, content, body, messages, optional)
-    except ModelCallError:
-        raise
-    except Exception as exc:
-        raise _classified(exc, status, headers) from None
+    except Exception as exc:  # an answer LiteLLM cannot read: not worth sending again
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelCallError(f"APIError: unreadable answer: {text}"[:500],
+                             retryable=False) from None
 
 
-def _classified(exc: BaseException, status: int, headers: Any) -> ModelCallError:
-    retryable = status == 429 or status == 408 or status >= 500
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return ModelCallError(f"{_error_name(status)}: {text}"[:500], retryable=retryable,
-                          retry_after=retry_after_from_headers(headers),
-                          status=status if status >= 400 else None)
+def http_error(status: int, headers: Any, content: bytes) -> ModelCallError:
+    """A failed status as a ``ModelCallError``: named as LiteLLM names it, with the server's
+    own message (``{"error": {"message": ...}}`` in the OpenAI format) and its Retry-After."""
+    text = content.decode("utf-8", "replace").strip()
+    try:
+        error = json.loads(text).get("error")
+        text = str(error.get("message") if isinstance(error, dict) else error or text)
+    except (ValueError, AttributeError):
+        pass
+    text = " ".join(text.split()) or f"HTTP {status}"
+    return ModelCallError(f"{_error_name(status)}: {text}"[:500],
+                          retryable=status in (408, 429) or status >= 500,
+                          retry_after=retry_after_from_headers(headers), status=status)
 
 
 def _error_name(status: int) -> str:

@@ -183,3 +183,69 @@ class CachedClient:
         completion = await self.inner.complete(model, messages, params, epoch=epoch)
         self.cache.put(key, model.model, completion)
         return completion
+
+
+# --- looking after the cache file (``harness cache info|prune``) ---------------------------
+
+def cache_file(cache_dir: str | Path | None = None) -> Path:
+    """Where the response cache lives for this setting (see ``harness.paths.cache_root``)."""
+    from harness.paths import cache_root
+
+    return cache_root(cache_dir) / "responses.sqlite"
+
+
+def cache_info(path: Path) -> dict[str, Any]:
+    """Answers per model, the file's size and the age of its oldest and newest answers."""
+    if not path.exists():
+        return {"path": str(path), "exists": False, "answers": 0, "models": {}, "bytes": 0}
+    with contextlib.closing(sqlite3.connect(path, timeout=30)) as db:
+        rows = db.execute("SELECT model, count(*), min(created), max(created) FROM responses "
+                          "GROUP BY model ORDER BY count(*) DESC").fetchall()
+    size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
+    return {
+        "path": str(path), "exists": True, "answers": sum(r[1] for r in rows),
+        "models": {r[0]: r[1] for r in rows}, "bytes": size,
+        "oldest": min((r[2] for r in rows), default=None),
+        "newest": max((r[3] for r in rows), default=None),
+    }
+
+
+def prune_cache(path: Path, *, older_than_s: float | None = None,
+                model: str | None = None) -> int:
+    """Delete the answers older than ``older_than_s`` and/or of ``model`` (both None: all).
+
+    Returns how many were deleted. Safe beside running harness processes: the delete is one
+    short transaction, and the file is compacted only when no one else holds it open.
+    """
+    if not path.exists():
+        return 0
+    where, args = [], []
+    if older_than_s is not None:
+        where.append("created < ?")
+        args.append(time.time() - older_than_s)
+    if model is not None:
+        where.append("model = ?")
+        args.append(model)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    with contextlib.closing(sqlite3.connect(path, timeout=30, isolation_level=None)) as db:
+        db.execute("PRAGMA busy_timeout=30000")
+        deleted = db.execute(f"DELETE FROM responses{clause}", args).rowcount
+        if deleted:
+            with contextlib.suppress(sqlite3.Error):  # busy: another run has it open
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                db.execute("VACUUM")
+    return max(deleted, 0)
+
+
+def parse_age(text: str) -> float:
+    """``30d``, ``12h``, ``90m`` or ``45s`` in seconds; ValueError with what is expected."""
+    units = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
+    value, unit = text[:-1], text[-1:].lower()
+    try:
+        seconds = float(value) * units[unit]
+    except (KeyError, ValueError):
+        raise ValueError(
+            f"'{text}' is not an age: write a number and d, h, m or s, e.g. 30d") from None
+    if seconds < 0:
+        raise ValueError(f"'{text}': an age cannot be negative")
+    return seconds

@@ -20,6 +20,7 @@ EPILOG = """examples:
   harness baseline save results/<run-id> --to results/baselines/my.json
   harness check my.yaml --baseline results/baselines/my.json --junit report.xml
   harness compare results/<run-a> results/<run-b>
+  harness cache prune --older-than 30d
 """
 
 
@@ -109,6 +110,16 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("run_a", help="the earlier run (folder or id), or a baseline file")
     compare.add_argument("run_b", help="the later run (folder or id)")
     _gate_options(compare)
+    cache = sub.add_parser("cache", help="what the response cache holds; delete old answers")
+    cache_sub = cache.add_subparsers(dest="action", metavar="ACTION", required=True)
+    info = cache_sub.add_parser("info", help="answers per model, size, oldest and newest")
+    prune = cache_sub.add_parser("prune", help="delete answers (by age, model, or all)")
+    prune.add_argument("--older-than", metavar="AGE", help="e.g. 30d, 12h, 90m")
+    prune.add_argument("--model", help="only this model string, e.g. openai/gpt-4o-mini")
+    prune.add_argument("--all", action="store_true", help="delete every answer")
+    for action in (info, prune):
+        action.add_argument("--cache-dir", help="cache folder (default ~/.cache/prompt-harness)")
+
     plan = sub.add_parser("plan", help="how many items a run needs to detect a difference")
     plan.add_argument("--effect", type=float, required=True,
                       help="the difference to detect, as a fraction (0.03 = 3 points)")
@@ -189,9 +200,42 @@ def _cmd_gate(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from harness.cache import cache_file, cache_info, parse_age, prune_cache
+    from harness.errors import ConfigError
+
+    path = cache_file(args.cache_dir)
+    if args.action == "prune":
+        if not (args.all or args.older_than or args.model):
+            raise ConfigError("cache prune: say what to delete: --older-than AGE, --model "
+                              "MODEL, or --all")
+        try:
+            age = parse_age(args.older_than) if args.older_than else None
+        except ValueError as exc:
+            raise ConfigError(f"--older-than: {exc}") from None
+        deleted = prune_cache(path, older_than_s=age, model=args.model)
+        print(f"deleted {deleted} answer{'s' * (deleted != 1)} from {path}")
+        return 0
+    info = cache_info(path)
+    if not info["exists"]:
+        print(f"{path}: no cache yet")
+        return 0
+
+    def day(ts: float | None) -> str:
+        return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else "-"
+
+    print(f"{path}: {info['answers']} answers, {info['bytes'] / 1e6:.1f} MB, "
+          f"oldest {day(info['oldest'])}, newest {day(info['newest'])}")
+    for model, count in info["models"].items():
+        print(f"  {count:>8}  {model}")
+    return 0
+
+
 COMMANDS = {"run": _cmd_run, "render": _cmd_render, "report": _cmd_report,
             "baseline": _cmd_gate, "check": _cmd_gate, "compare": _cmd_gate,
-            "plan": _cmd_plan}
+            "plan": _cmd_plan, "cache": _cmd_cache}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

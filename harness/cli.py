@@ -93,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="outputs kept per item are cut to this length (default 400)")
 
     check = sub.add_parser("check", help="run an experiment; exit 1 on a significant regression "
-                           "against a baseline (0 pass, 2 bad input)")
+                           "against a baseline (0 pass, 2 bad input, 3 the run failed)")
     check.add_argument("experiment", type=Path, nargs="?", help="experiment YAML file")
     check.add_argument("--baseline", required=True, help="baseline file (or a run folder)")
     check.add_argument("--run", help="check this existing run instead of running the experiment")

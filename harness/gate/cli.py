@@ -1,9 +1,10 @@
 """Handlers of ``harness baseline save``, ``harness check`` and ``harness compare``.
 
 ``harness.cli`` defines the options (standard library only, so ``harness --help`` stays instant)
-and imports this module only when one of these commands runs. Exit codes: 0 pass, 1 regression
-(or a run that could not finish), 2 bad input (a missing or foreign baseline, no shared items,
-bad options).
+and imports this module only when one of these commands runs. Exit codes: 0 pass, 1 regression,
+2 bad input (a missing or foreign baseline, no shared items, bad options), 3 the run could not
+finish (too many failed calls, budget spent), so nothing was judged: CI can retry that one
+instead of blaming the prompt.
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     return 0
 
 
+RUN_FAILED = 3
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from harness.gate.baseline import Baseline
     from harness.gate.check import check_run
@@ -82,10 +86,18 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise GateInputError("give an experiment file to run, or --run results/<run-id> "
                                  "to check an existing run")
         from harness.api import run
+        from harness.errors import RunError
 
-        samples = run(args.experiment, results_dir=args.results_dir, reports_dir=None,
-                      quiet=args.quiet, cache=False if args.no_cache else None,
-                      cache_dir=args.cache_dir)
+        try:
+            samples = run(args.experiment, results_dir=args.results_dir, reports_dir=None,
+                          quiet=args.quiet, cache=False if args.no_cache else None,
+                          cache_dir=args.cache_dir)
+        except RunError as exc:
+            if exc.exit_code == 130:  # Ctrl-C keeps its own status
+                raise
+            print(f"harness: error: nothing was checked, the run did not finish: {exc}",
+                  file=sys.stderr)
+            return RUN_FAILED
         if not args.no_report:
             from harness.report import write_report
 

@@ -144,3 +144,20 @@ def test_a_changed_model_is_reported(project: GateProject,
     assert main(["check", str(exp), "--baseline", str(baseline), "--no-report", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "model `loop` changed since the baseline: openai/loopback -> openai/loopback-2" in out
+
+
+def test_a_run_that_cannot_finish_exits_3_not_1(
+        project: GateProject, capsys: pytest.CaptureFixture[str], loopback: object) -> None:
+    # An API that fails every call is not a prompt regression: CI should see the difference.
+    baseline = _baseline(project, capsys)
+    exp = project.experiment(extra="retries: 0\n")
+    loopback.status_for = lambda messages: 500  # type: ignore[attr-defined]
+    try:
+        code = main(["check", str(exp), "--baseline", str(baseline), "--no-cache", "--quiet",
+                     "--no-report"])
+    finally:
+        loopback.status_for = None  # type: ignore[attr-defined]
+    captured = capsys.readouterr()
+    assert code == 3
+    assert captured.err.startswith("harness: error: nothing was checked, the run did not finish")
+    assert "REGRESSION" not in captured.out

@@ -49,6 +49,11 @@ def write_report(
     if samples is None:
         samples = load_run(run_dir)
     manifest = samples.attrs["manifest"]
+    # pandas deep-copies ``attrs`` into every frame an operation returns; the statistics read
+    # only the scorers from the manifest, so the report works on a frame that carries just
+    # those (the whole manifest cost ~0.2 s of copies in a 3,000-sample report).
+    samples = samples.copy(deep=False)
+    samples.attrs = {"manifest": {"scorers": manifest.get("scorers", {})}}
     run_id = manifest["run_id"]
     out_dir = Path(reports_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -170,6 +170,15 @@ def proxy_for(url: str) -> str | None:
     return proxy
 
 
+def _ssl_setting() -> Any:
+    """TLS as LiteLLM would set it up: its ``ssl_verify`` setting, ``SSL_VERIFY``,
+    ``SSL_CERT_FILE``, else certifi's CA bundle (an SSL context, or False when turned off)."""
+    from litellm.llms.custom_httpx.http_handler import get_ssl_configuration
+
+    setting = get_ssl_configuration()
+    return setting if setting is False or not isinstance(setting, (bool, str)) else True
+
+
 class Sessions:
     """One aiohttp session per event loop, closed by :meth:`aclose` before the loop ends.
 
@@ -186,7 +195,7 @@ class Sessions:
         loop = asyncio.get_running_loop()
         session = self._by_loop.get(id(loop))
         if session is None or session.closed:
-            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, ssl=_ssl_setting())
             session = aiohttp.ClientSession(connector=connector)
             self._by_loop[id(loop)] = session
         return session
@@ -212,8 +221,10 @@ async def post(sessions: Sessions, route: Route, messages: list[dict[str, Any]],
             content = await reply.read()
             status, raw_headers = reply.status, reply.raw_headers
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-        kind = "Timeout" if isinstance(exc, asyncio.TimeoutError) else "APIConnectionError"
-        detail = str(exc).strip() or type(exc).__name__
+        if isinstance(exc, asyncio.TimeoutError):
+            kind, detail = "Timeout", f"no answer within {timeout:g} s (the model's timeout)"
+        else:
+            kind, detail = "APIConnectionError", str(exc).strip() or type(exc).__name__
         raise ModelCallError(f"{kind}: {detail}"[:500], retryable=True) from None
     import httpx
 

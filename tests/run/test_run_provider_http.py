@@ -173,3 +173,32 @@ def test_the_environment_proxy_is_used_and_no_proxy_respected(
         completion = _call(LiteLLMClient(), model)
     assert completion.text == "Let me add. The answer is 3."
     assert [r.path for r in server.received] == ["/v1/chat/completions"]
+
+
+def test_tls_follows_litellms_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+
+    from harness.models.provider_http import Sessions
+
+    litellm = import_litellm()
+
+    async def connector_ssl() -> object:
+        sessions = Sessions()
+        try:
+            return sessions.get().connector._ssl
+        finally:
+            await sessions.aclose()
+
+    assert isinstance(asyncio.run(connector_ssl()), ssl.SSLContext)  # certifi's CAs, verified
+    monkeypatch.setattr(litellm, "ssl_verify", False)
+    assert asyncio.run(connector_ssl()) is False
+
+
+def test_a_timeout_says_how_long_it_waited(key: str) -> None:
+    with LoopbackServer(adder, latency=2.0) as server:
+        model = ModelConfig(model="openai/gpt-4o-mini", api_base=server.url + "/v1",
+                            api_key_env="HARNESS_RUN_TEST_KEY", timeout=0.3)
+        with pytest.raises(ModelCallError) as raised:
+            _call(LiteLLMClient(), model)
+    assert raised.value.retryable
+    assert str(raised.value) == "Timeout: no answer within 0.3 s (the model's timeout)"

@@ -8,7 +8,7 @@ a bad data row therefore stops the run before the first (paid) model call.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -224,12 +224,22 @@ def _params(experiment: ExperimentConfig, model: ModelConfig, variant: VariantCo
     return params
 
 
-def build_plan(experiment: ExperimentConfig, *, embed: Callable[[], Embed] | None = None) -> Plan:
-    """Load, select, retrieve and render everything the run will send."""
+def build_plan(
+    experiment: ExperimentConfig, *, embed: Callable[[], Embed] | None = None,
+    items: Collection[str] | None = None,
+) -> Plan:
+    """Load, select, retrieve and render everything the run will send.
+
+    ``items`` keeps only those item ids (``harness render`` shows one item without retrieving
+    for all of them); every item's shots and documents depend on that item alone, so they
+    come out as in the whole plan.
+    """
     base = experiment.source.parent
     tasks: dict[str, TaskPlan] = {}
     for reference in experiment.tasks:
         plan = _load_task(reference, base, experiment.limit)
+        if items is not None:
+            plan.items = [item for item in plan.items if item.id in items]
         if plan.config.name in tasks:
             raise ConfigError(f"task '{plan.config.name}' is listed twice", file=experiment.source)
         tasks[plan.config.name] = plan

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from harness.config import load_experiment
+from harness.config import TaskConfig, load_experiment
 from harness.errors import ConfigError
 
 
@@ -23,7 +23,8 @@ def render_item(
         raise ConfigError(f"no variant '{variant}' in {experiment_path} "
                           f"(variants: {', '.join(variants)})")
     base = experiment.source.parent
-    task_refs = {load_task(resolve_task(ref, base)).name: ref for ref in experiment.tasks}
+    task_configs = {ref: load_task(resolve_task(ref, base)) for ref in experiment.tasks}
+    task_refs = {config.name: ref for ref, config in task_configs.items()}
     if task is None:
         task = next(iter(task_refs))
     if task not in task_refs:
@@ -35,14 +36,8 @@ def render_item(
         "epochs": 1,
         "limit": None,
     })
-    plan = build_plan(narrowed)
-    samples = plan.samples
-    chosen = next((s for s in samples if s.item.id == item), None)
-    if chosen is None and item.isdigit() and int(item) < len(samples):
-        chosen = samples[int(item)]
-    if chosen is None:
-        raise ConfigError(f"no item '{item}' in task '{task}' ({len(samples)} items; give an id "
-                          "or a 0-based position)")
+    item_id = _item_id(task_configs[task_refs[task]], item, task)
+    chosen = build_plan(narrowed, items={item_id}).samples[0]
     if as_json:
         return json.dumps(list(chosen.messages), indent=2, ensure_ascii=False)
     lines = [f"# task {task} · variant {variant} · item {chosen.item.id} · "
@@ -54,3 +49,16 @@ def render_item(
         lines.append("\n── retrieved " + "─" * 36)
         lines += [f"{h.doc_id} ({h.chunk_id}) score={h.score:.3f}" for h in chosen.retrieved]
     return "\n".join(lines)
+
+
+def _item_id(config: TaskConfig, item: str, task: str) -> str:
+    """The id of the item named by id or by 0-based position in the evaluated split."""
+    from harness.dataset import load_items
+
+    ids = [i.id for i in load_items(config, config.eval_split)]
+    if item in ids:
+        return item
+    if item.isdigit() and int(item) < len(ids):
+        return ids[int(item)]
+    raise ConfigError(f"no item '{item}' in task '{task}' ({len(ids)} items; give an id "
+                      "or a 0-based position)")

@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from harness.results import RunWriter, load_run, write_json_atomic
 
 HEAVY = ("litellm", "torch", "transformers", "pandas", "numpy", "scipy", "jinja2", "pydantic")
@@ -97,3 +99,35 @@ def test_the_command_exits_with_mains_code_after_flushing_and_atexit() -> None:
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "atexit ran" in bad.stdout
     assert bad.stderr.startswith("harness: error:")
+
+
+def test_render_plans_only_the_item_it_shows_and_shows_what_the_run_sends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from harness.config import VariantConfig, load_experiment
+    from harness.plan import build_plan
+    from harness.preview import render_item
+
+    root = Path(__file__).resolve().parents[2]
+    experiment = load_experiment(root / "experiments" / "kb-qa.yaml").model_copy(update={
+        "limit": 12, "cache_dir": str(tmp_path),
+        "variants": [
+            VariantConfig(name="bm25", template="zero-shot", rag=True, retriever="bm25", k=3),
+            VariantConfig(name="shots", template="few-shot", shots=3, rag=True,
+                          retriever="bm25", k=2),
+        ]})
+    whole = build_plan(experiment)
+    for sample in whole.samples[::5]:
+        only = build_plan(experiment, items={sample.item.id})
+        same = [s for s in only.samples if s.variant == sample.variant]
+        assert len(only.samples) == 2 and len(same) == 1
+        assert same[0].messages == sample.messages and same[0].retrieved == sample.retrieved
+    exp_file = tmp_path / "exp.yaml"
+    exp_file.write_text((root / "experiments" / "kb-qa.yaml").read_text())
+    (tmp_path / "tasks").symlink_to(root / "tasks")
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    shown = render_item(exp_file, variant="rag-bm25-k3", item="3", as_json=True)
+    full = load_experiment(exp_file)
+    first = build_plan(full.model_copy(update={
+        "limit": 4, "variants": [v for v in full.variants if v.name == "rag-bm25-k3"]}))
+    assert json.loads(shown) == list(first.samples[3].messages)

@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from loopback_models import adder
 
-from harness.testing.loopback import LoopbackServer, Responder
+from harness.testing.loopback import LoopbackServer
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -54,22 +55,7 @@ def add_task(tmp_path: Path) -> Path:
     return root
 
 
-def adder(messages: list[dict[str, str]], body: dict) -> str:
-    """A deterministic 'model' that adds the last question's numbers correctly."""
-    import re
-
-    found = re.findall(r"What is (\d+) \+ (\d+)\?", messages[-1]["content"])
-    if not found:
-        return "I do not know."
-    a, b = found[-1]
-    return f"Let me add. The answer is {int(a) + int(b)}."
-
-
 @pytest.fixture
 def server() -> Iterator[LoopbackServer]:
     with LoopbackServer(adder) as srv:
         yield srv
-
-
-def make_server(responder: Responder, **kwargs: object) -> LoopbackServer:
-    return LoopbackServer(responder, **kwargs)  # type: ignore[arg-type]

@@ -45,14 +45,3 @@ def by_sample(samples) -> dict[str, tuple]:  # type: ignore[no-untyped-def]
             row["input_tokens"], row["output_tokens"],
         )
     return out
-
-
-def adder(messages: list[dict[str, str]], body: dict) -> str:
-    """A deterministic 'model' for the shared ``add`` task: adds the question's numbers."""
-    import re
-
-    found = re.findall(r"What is (\d+) \+ (\d+)\?", messages[-1]["content"])
-    if not found:
-        return "I do not know."
-    a, b = found[-1]
-    return f"Let me add. The answer is {int(a) + int(b)}."

@@ -7,7 +7,8 @@ import multiprocessing
 import sqlite3
 from pathlib import Path
 
-from run_helpers import adder, by_sample, write_experiment
+from loopback_models import adder
+from run_helpers import by_sample, write_experiment
 
 import harness
 from harness.cache import ResponseCache, cache_key

@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
-from run_helpers import adder, write_experiment
+from loopback_models import adder
+from run_helpers import write_experiment
 
 import harness
 from harness.cache import parse_age

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from run_helpers import adder, write_experiment
+from loopback_models import adder
+from run_helpers import write_experiment
 
 import harness
 from harness.errors import RunError

@@ -6,7 +6,8 @@ import asyncio
 import itertools
 from pathlib import Path
 
-from run_helpers import adder, write_experiment
+from loopback_models import adder
+from run_helpers import write_experiment
 
 import harness
 from harness.models.client import Completion

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from run_helpers import KEY, adder, by_sample, write_experiment
+from loopback_models import adder
+from run_helpers import KEY, by_sample, write_experiment
 
 import harness
 from harness.config import ModelConfig

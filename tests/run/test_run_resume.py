@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from run_helpers import KEY_ENV, adder, by_sample, write_experiment
+from loopback_models import adder
+from run_helpers import KEY_ENV, by_sample, write_experiment
 
 import harness
 from harness.errors import HarnessError

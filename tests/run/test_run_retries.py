@@ -8,7 +8,8 @@ import random
 from pathlib import Path
 
 import pytest
-from run_helpers import adder, write_experiment
+from loopback_models import adder
+from run_helpers import write_experiment
 
 import harness
 from harness.cli import main as cli_main

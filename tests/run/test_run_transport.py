@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from run_helpers import adder, write_experiment
+from loopback_models import adder
+from run_helpers import write_experiment
 
 from harness.testing.loopback import LoopbackServer
 

@@ -64,10 +64,13 @@ class Received:
 
 
 def _text_of(content: Any) -> str:
+    """A turn's text; the parts of a multi-part turn one per line, so a test can tell them
+    apart (Gemini gets a system prompt as its own part when LiteLLM's map does not say the
+    model takes system instructions)."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+        return "\n".join(part.get("text", "") for part in content if isinstance(part, dict))
     return ""
 
 
@@ -88,12 +91,10 @@ def _gemini_messages(body: dict[str, Any]) -> list[dict[str, str]]:
     out = []
     system = body.get("system_instruction") or body.get("systemInstruction")
     if system:
-        out.append({"role": "system", "content": "".join(p.get("text", "")
-                                                         for p in system.get("parts", []))})
+        out.append({"role": "system", "content": _text_of(system.get("parts", []))})
     for content in body.get("contents", []):
         role = "assistant" if content.get("role") == "model" else "user"
-        out.append({"role": role,
-                    "content": "".join(p.get("text", "") for p in content.get("parts", []))})
+        out.append({"role": role, "content": _text_of(content.get("parts", []))})
     return out
 
 

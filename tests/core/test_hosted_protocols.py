@@ -60,6 +60,11 @@ def test_provider_round_trip(
     # max_tokens travels in each protocol's own field.
     if protocol == "gemini":
         assert request.body["generationConfig"]["max_output_tokens"] == 48
+        # LiteLLM's price map does not list gemini-1.5-flash as taking system instructions,
+        # so the system prompt travels as a part of its own in the first user turn.
+        parts = request.body["contents"][0]["parts"]
+        assert "system_instruction" not in request.body and len(parts) == 2
+        assert parts[0]["text"].startswith("You are a careful assistant")
     else:
         assert request.body["max_tokens"] == 48
     # The rendered messages arrive as rendered: instructions, then few-shot turns as turns.

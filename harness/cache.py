@@ -231,6 +231,8 @@ def prune_cache(path: Path, *, older_than_s: float | None = None,
         db.execute("PRAGMA busy_timeout=30000")
         deleted = db.execute(f"DELETE FROM responses{clause}", args).rowcount
         if deleted:
+            # Compacting needs the file to itself: wait a moment, not the 30 s a write may.
+            db.execute("PRAGMA busy_timeout=500")
             with contextlib.suppress(sqlite3.Error):  # busy: another run has it open
                 db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 db.execute("VACUUM")

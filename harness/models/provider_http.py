@@ -96,7 +96,9 @@ class Route:
         return {k: v for k, v in mapped.items() if v is not None}
 
     def body(self, messages: list[dict[str, Any]], optional: dict[str, Any]) -> dict[str, Any]:
-        return self.config.transform_request(self.name, messages, dict(optional), {}, {})
+        return self.config.transform_request(model=self.name, messages=messages,
+                                             optional_params=dict(optional), litellm_params={},
+                                             headers={})
 
     def response(self, status: int, headers: Any, content: bytes,
                  request: dict[str, Any], messages: list[dict[str, Any]],
@@ -116,10 +118,17 @@ class Route:
             json_mode=None)
 
 
-def resolve_route(litellm: Any, model: ModelConfig, api_key: str | None) -> Route | None:
-    """The model's direct route, or None when its provider stays on ``acompletion``."""
-    import os
+_warned_fallback = False
 
+
+def resolve_route(litellm: Any, model: ModelConfig, api_key: str | None) -> Route | None:
+    """The model's direct route, or None when its provider stays on ``acompletion``.
+
+    The route leans on LiteLLM internals (provider configs, their method signatures); if the
+    installed LiteLLM does not have them as expected, calls go through ``acompletion`` (slower,
+    same answers) with one warning, rather than failing.
+    """
+    global _warned_fallback
     if model.transport != "auto":
         return None
     try:
@@ -129,7 +138,26 @@ def resolve_route(litellm: Any, model: ModelConfig, api_key: str | None) -> Rout
         return None  # acompletion raises the same problem with LiteLLM's own message
     if provider not in DIRECT_PROVIDERS:
         return None
-    from litellm.types.utils import LlmProviders
+    try:
+        return _build_route(litellm, name, provider, dynamic_key, api_base, api_key)
+    except (ImportError, AttributeError, TypeError, KeyError) as exc:
+        if not _warned_fallback:
+            _warned_fallback = True
+            import sys
+            from importlib.metadata import version
+
+            print(f"harness: warning: LiteLLM {version('litellm')} does not "
+                  f"offer what the direct OpenAI route needs ({type(exc).__name__}: {exc}); "
+                  "calls go through litellm.acompletion", file=sys.stderr)
+        return None
+
+
+def _build_route(litellm: Any, name: str, provider: str, dynamic_key: str | None,
+                 api_base: str | None, api_key: str | None) -> Route | None:
+    import os
+
+    from litellm.llms.custom_httpx.http_handler import get_ssl_configuration  # noqa: F401
+    from litellm.types.utils import LlmProviders, ModelResponse  # noqa: F401
     from litellm.utils import ProviderConfigManager
 
     config = ProviderConfigManager.get_provider_chat_config(
@@ -149,10 +177,12 @@ def resolve_route(litellm: Any, model: ModelConfig, api_key: str | None) -> Rout
     headers = config.validate_environment(headers={}, model=name, messages=[],
                                           optional_params={}, litellm_params={}, api_key=key,
                                           api_base=base)
-    return Route(litellm=litellm, name=name, provider=provider, config=config, url=url,
-                 headers={k: str(v) for k, v in headers.items()}, api_key=key,
-                 supported=frozenset(config.get_supported_openai_params(name)),
-                 proxy=proxy_for(url))
+    route = Route(litellm=litellm, name=name, provider=provider, config=config, url=url,
+                  headers={k: str(v) for k, v in headers.items()}, api_key=key,
+                  supported=frozenset(config.get_supported_openai_params(name)),
+                  proxy=proxy_for(url))
+    route.body([{"role": "user", "content": "ping"}], {})  # the signature this module expects
+    return route
 
 
 def proxy_for(url: str) -> str | None:

@@ -203,3 +203,21 @@ def test_a_timeout_says_how_long_it_waited(key: str) -> None:
             _call(LiteLLMClient(), model)
     assert raised.value.retryable
     assert str(raised.value) == "Timeout: no answer within 0.3 s (the model's timeout)"
+
+
+def test_a_litellm_without_the_expected_internals_falls_back_to_acompletion(
+    tmp_path: Path, add_task: Path, key: str, count_acompletion: list[str],
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    import harness.models.provider_http as provider_http
+
+    def changed(*args: Any, **kwargs: Any) -> None:  # as if a LiteLLM release renamed things
+        raise TypeError("transform_request() got an unexpected keyword argument 'model'")
+
+    monkeypatch.setattr(provider_http, "_build_route", changed)
+    monkeypatch.setattr(provider_http, "_warned_fallback", False)
+    with LoopbackServer(adder) as server:
+        samples = _run(tmp_path, server.url, "fallback", "openai/gpt-4o-mini", "auto")
+    assert samples["error"].isna().all() and len(count_acompletion) == 8
+    err = capsys.readouterr().err
+    assert err.count("calls go through litellm.acompletion") == 1

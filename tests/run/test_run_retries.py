@@ -22,13 +22,15 @@ from harness.testing.loopback import Faults, LoopbackServer
 RETRIES = 3
 
 
+@pytest.mark.parametrize("transport", ["auto", "litellm"])
 def test_429_and_500_are_retried_until_every_sample_succeeds(
-    tmp_path: Path, add_task: Path, key: str
+    tmp_path: Path, add_task: Path, key: str, transport: str
 ) -> None:
     faults = Faults(rate_limit=0.3, server_error=0.2, retry_after=0.01, seed=3,
                     max_failures=RETRIES)
     with LoopbackServer(adder, faults=faults) as server:
         exp = write_experiment(tmp_path, server.url, limit=10,
+                               model_extra=f"transport: {transport}",
                                extra=f"retries: {RETRIES}\ncache: false\n")
         samples = harness.run(exp, results_dir=tmp_path / "results", reports_dir=None,
                               quiet=True)

@@ -13,9 +13,11 @@ from harness.cli import main as cli_main
 from harness.testing.loopback import LoopbackServer
 
 
+@pytest.mark.parametrize("transport", ["auto", "litellm"])
 def test_no_file_or_log_the_harness_writes_holds_the_key(
-    tmp_path: Path, add_task: Path, key: str, capfd: pytest.CaptureFixture[str]
+    tmp_path: Path, add_task: Path, key: str, capfd: pytest.CaptureFixture[str], transport: str
 ) -> None:
+    # Both ways a call can go: the direct route (auto) and litellm.acompletion.
     def refuse_some(messages: list[dict[str, str]]) -> int | None:
         last = messages[-1]["content"]
         return 401 if "What is 1 + " in last else 400 if "What is 2 + " in last else None
@@ -23,6 +25,7 @@ def test_no_file_or_log_the_harness_writes_holds_the_key(
     cache_dir = tmp_path / "cache"
     with LoopbackServer(adder, status_for=refuse_some, echo_key_in_errors=True) as server:
         exp = write_experiment(tmp_path, server.url, model="openai/gpt-4o-mini", limit=6,
+                               model_extra=f"transport: {transport}",
                                extra=f"cache_dir: {cache_dir}\nmax_error_rate: 0.5\n")
         code = cli_main(["run", str(exp), "--results-dir", str(tmp_path / "results"),
                          "--reports-dir", str(tmp_path / "reports")])

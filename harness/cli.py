@@ -201,12 +201,25 @@ def _cmd_gate(args: argparse.Namespace) -> int:
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:
-    from datetime import datetime
+    import sqlite3
 
-    from harness.cache import cache_file, cache_info, parse_age, prune_cache
-    from harness.errors import ConfigError
+    from harness.cache import cache_file
+    from harness.errors import HarnessError
 
     path = cache_file(args.cache_dir)
+    try:
+        return _cache_action(args, path)
+    except (sqlite3.Error, OSError) as exc:
+        raise HarnessError(f"response cache {path} unusable ({exc}); delete the file to start "
+                           "a fresh cache") from None
+
+
+def _cache_action(args: argparse.Namespace, path: Path) -> int:
+    from datetime import datetime
+
+    from harness.cache import cache_info, parse_age, prune_cache
+    from harness.errors import ConfigError
+
     if args.action == "prune":
         if not (args.all or args.older_than or args.model):
             raise ConfigError("cache prune: say what to delete: --older-than AGE, --model "

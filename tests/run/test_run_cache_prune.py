@@ -98,3 +98,14 @@ def test_ages() -> None:
     assert parse_age("1.5m") == 90 and parse_age("45s") == 45
     with pytest.raises(ValueError):
         parse_age("-1d")
+
+
+@pytest.mark.parametrize("action", [["info"], ["prune", "--all"]])
+def test_a_damaged_cache_file_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], action: list[str]
+) -> None:
+    (tmp_path / "responses.sqlite").write_text("not a database, just text " * 200)
+    assert main(["cache", *action, "--cache-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("harness: error: response cache ") and err.count("\n") == 1
+    assert "delete the file to start a fresh cache" in err

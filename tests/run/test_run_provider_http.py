@@ -53,10 +53,12 @@ def test_direct_route_sends_what_acompletion_sends(
         direct = _run(tmp_path, server.url, "direct", model, "auto")
         assert count_acompletion == []  # the direct route took every call
         sent_direct = [r.body for r in server.received]
+        paths = {r.path for r in server.received}
         server.received.clear()
         via_litellm = _run(tmp_path, server.url, "litellm", model, "litellm")
         assert len(count_acompletion) == 8
         sent_litellm = [r.body for r in server.received]
+        assert paths == {r.path for r in server.received} == {"/v1/chat/completions"}
 
     def canonical(bodies: list[dict]) -> list[str]:
         import json

@@ -167,7 +167,7 @@ class LiteLLMClient:
     def __init__(self) -> None:
         self._litellm: Any = None
         self._prices: dict[str, Price | None] = {}
-        self._routes: dict[tuple[str, str | None, str], Any] = {}
+        self._routes: dict[tuple[str, str | None, str | None, str], Any] = {}
         self._sessions: Any = None
 
     def _lib(self) -> Any:
@@ -195,7 +195,7 @@ class LiteLLMClient:
 
     def _route(self, model: ModelConfig) -> Any:
         """The model's direct route (resolved once), or None for ``acompletion``."""
-        key = (model.model, model.api_base, model.transport)
+        key = (model.model, model.api_base, model.api_key_env, model.transport)
         if key not in self._routes:
             from harness.models.provider_http import Sessions, resolve_route
 

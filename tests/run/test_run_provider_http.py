@@ -223,3 +223,18 @@ def test_a_litellm_without_the_expected_internals_falls_back_to_acompletion(
     assert samples["error"].isna().all() and len(count_acompletion) == 8
     err = capsys.readouterr().err
     assert err.count("calls go through litellm.acompletion") == 1
+
+
+def test_two_entries_of_one_model_with_different_keys_send_their_own_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KEY_TEAM_A", "sk-team-a-123456")
+    monkeypatch.setenv("KEY_TEAM_B", "sk-team-b-654321")
+    client = LiteLLMClient()
+    with LoopbackServer(adder) as server:
+        for env in ("KEY_TEAM_A", "KEY_TEAM_B"):
+            model = ModelConfig(model="openai/gpt-4o-mini", api_base=server.url + "/v1",
+                                api_key_env=env)
+            _call(client, model)
+    sent = [r.headers["authorization"] for r in server.received]
+    assert sent == ["Bearer sk-team-a-123456", "Bearer sk-team-b-654321"]

@@ -219,24 +219,25 @@ class Sessions:
     """
 
     def __init__(self) -> None:
-        self._by_loop: dict[int, Any] = {}
+        # id(loop) -> (loop, session); holding the loop keeps its id from being reused.
+        self._by_loop: dict[int, tuple[Any, Any]] = {}
 
     def get(self) -> Any:
         import aiohttp
 
         loop = asyncio.get_running_loop()
-        session = self._by_loop.get(id(loop))
-        if session is None or session.closed:
+        held = self._by_loop.get(id(loop))
+        if held is None or held[0] is not loop or held[1].closed:
             connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, ssl=_ssl_setting())
-            session = aiohttp.ClientSession(connector=connector)
-            self._by_loop[id(loop)] = session
-        return session
+            held = (loop, aiohttp.ClientSession(connector=connector))
+            self._by_loop[id(loop)] = held
+        return held[1]
 
     async def aclose(self) -> None:
         loop = asyncio.get_running_loop()
-        session = self._by_loop.pop(id(loop), None)
-        if session is not None:
-            await session.close()
+        held = self._by_loop.pop(id(loop), None)
+        if held is not None:
+            await held[1].close()
 
 
 async def post(sessions: Sessions, route: Route, messages: list[dict[str, Any]],
@@ -277,7 +278,7 @@ def http_error(status: int, headers: Any, content: bytes) -> ModelCallError:
     text = content.decode("utf-8", "replace").strip()
     try:
         error = json.loads(text).get("error")
-        text = str(error.get("message") if isinstance(error, dict) else error or text)
+        text = str((error.get("message") if isinstance(error, dict) else error) or text)
     except (ValueError, AttributeError):
         pass
     text = " ".join(text.split()) or f"HTTP {status}"

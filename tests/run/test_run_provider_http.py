@@ -238,3 +238,14 @@ def test_two_entries_of_one_model_with_different_keys_send_their_own_key(
             _call(client, model)
     sent = [r.headers["authorization"] for r in server.received]
     assert sent == ["Bearer sk-team-a-123456", "Bearer sk-team-b-654321"]
+
+
+def test_error_messages_fall_back_to_the_body() -> None:
+    from harness.models.provider_http import http_error
+
+    assert str(http_error(400, {}, b'{"error": {"type": "invalid"}}')) == \
+        'BadRequestError: {"error": {"type": "invalid"}}'
+    assert str(http_error(502, {}, b"<html> bad\n gateway </html>")) == \
+        "InternalServerError: <html> bad gateway </html>"
+    assert str(http_error(404, {}, b"")) == "NotFoundError: HTTP 404"
+    assert http_error(503, {"retry-after": "2"}, b"").retry_after == 2.0

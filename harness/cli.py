@@ -43,6 +43,27 @@ def _gate_options(parser: argparse.ArgumentParser) -> None:
 
 
 
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    """What a command that runs an experiment may override in its file (run and check)."""
+    parser.add_argument("--limit", type=int, help="evaluate only the first N items of each task")
+    parser.add_argument("--model", action="append", dest="models", metavar="MODEL",
+                        help="LiteLLM model string replacing the file's models (repeatable)")
+    parser.add_argument("--epochs", type=int, help="samples per item (repeats)")
+    parser.add_argument("--seed", type=int, help="seed for few-shot selection")
+    parser.add_argument("--concurrency", type=int, help="requests in flight at once")
+    parser.add_argument("--max-error-rate", type=float,
+                        help="stop with an error when more than this share of samples fail "
+                             "(default 0.1)")
+    parser.add_argument("--max-cost-usd", type=float, help="stop (resumably) when spent")
+
+
+def run_overrides(args: argparse.Namespace) -> dict[str, object]:
+    """The :func:`_run_options` as keyword arguments of ``harness.run``."""
+    return {"limit": args.limit, "models": args.models, "epochs": args.epochs,
+            "seed": args.seed, "concurrency": args.concurrency,
+            "max_error_rate": args.max_error_rate, "max_cost_usd": args.max_cost_usd}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="harness",
@@ -55,18 +76,10 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run an experiment and write results and a report")
     run.add_argument("experiment", type=Path, help="experiment YAML file")
-    run.add_argument("--limit", type=int, help="evaluate only the first N items of each task")
-    run.add_argument("--model", action="append", dest="models", metavar="MODEL",
-                     help="LiteLLM model string replacing the file's models (repeatable)")
-    run.add_argument("--epochs", type=int, help="samples per item (repeats)")
-    run.add_argument("--seed", type=int, help="seed for few-shot selection")
-    run.add_argument("--concurrency", type=int, help="requests in flight at once")
+    _run_options(run)
     run.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
     run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     run.add_argument("--cache-dir", help="response cache folder (default ~/.cache/prompt-harness)")
-    run.add_argument("--max-error-rate", type=float,
-                     help="exit 1 when more than this share of samples fail (default 0.1)")
-    run.add_argument("--max-cost-usd", type=float, help="stop (resumably) when spent")
     run.add_argument("--results-dir", type=Path, default=Path("results"))
     run.add_argument("--reports-dir", type=Path, default=Path("reports"))
     run.add_argument("--quiet", action="store_true", help="no progress output")
@@ -97,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("experiment", type=Path, nargs="?", help="experiment YAML file")
     check.add_argument("--baseline", required=True, help="baseline file (or a run folder)")
     check.add_argument("--run", help="check this existing run instead of running the experiment")
+    _run_options(check)
     _gate_options(check)
     check.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     check.add_argument("--cache-dir", help="response cache folder")
@@ -157,15 +171,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         results_dir=args.results_dir,
         reports_dir=args.reports_dir,
         quiet=args.quiet,
-        limit=args.limit,
-        models=args.models,
-        epochs=args.epochs,
-        seed=args.seed,
-        concurrency=args.concurrency,
-        max_error_rate=args.max_error_rate,
-        max_cost_usd=args.max_cost_usd,
         cache=False if args.no_cache else None,
         cache_dir=args.cache_dir,
+        **run_overrides(args),
     )
     print(summary_table(samples))
     print(f"\nresults: {samples.attrs.get('run_dir')}")

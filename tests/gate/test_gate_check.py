@@ -161,3 +161,15 @@ def test_a_run_that_cannot_finish_exits_3_not_1(
     assert code == 3
     assert captured.err.startswith("harness: error: nothing was checked, the run did not finish")
     assert "REGRESSION" not in captured.out
+
+
+def test_check_takes_the_run_overrides(
+        project: GateProject, capsys: pytest.CaptureFixture[str]) -> None:
+    # A CI job can check a cheap slice of the experiment against the full baseline.
+    baseline = _baseline(project, capsys)
+    code = _check(project, baseline, "--limit", "10")
+    assert code == 0, capsys.readouterr().out
+    cells = json.loads(Path("check.json").read_text())["cells"]
+    assert {c["n_pairs"] for c in cells} == {10}
+    assert _check(project, baseline, "--limit", "0") == 2
+    assert "--limit" in capsys.readouterr().err

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from harness.config.task import Step
+from harness.config.task import ParserChain
 from harness.config.validation import validate
 from harness.config.yaml_lines import load_yaml
 
@@ -29,7 +29,7 @@ class VariantConfig(BaseModel):
     fewshot: Literal["random", "fixed", "similar"] = "random"
     fewshot_ids: list[str] | None = None
     reasoning: bool | None = None
-    parser: list[Step] | None = None
+    parser: ParserChain | None = None
     rag: bool = False
     retriever: Literal["dense", "bm25", "hybrid"] = "dense"
     k: int = Field(default=3, ge=1, le=50)
@@ -56,11 +56,6 @@ class VariantConfig(BaseModel):
         if isinstance(value, str) and value.lower() in {"on", "off"}:
             return value.lower() == "on"
         return value
-
-    @field_validator("parser", mode="before")
-    @classmethod
-    def _listify(cls, value: Any) -> Any:
-        return [value] if isinstance(value, (str, dict)) else value
 
     @model_validator(mode="after")
     def _consistent(self) -> VariantConfig:

@@ -7,9 +7,17 @@ sees (``input``) and the gold answer (``target``); answer extraction is a chain 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from harness.config.validation import validate
 from harness.config.yaml_lines import load_yaml
@@ -30,6 +38,23 @@ class Step(BaseModel):
     @property
     def args(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
+
+
+def _listify(value: Any) -> Any:
+    """A single step may be written without the list around it."""
+    return [value] if isinstance(value, (str, dict)) else value
+
+
+def _known_parsers(steps: list[Step]) -> list[Step]:
+    from harness.parsers import check_step
+
+    for step in steps:
+        check_step(step.name, step.args)
+    return steps
+
+
+# An answer-extraction chain, checked when the file loads (a task's, or a variant's override).
+ParserChain = Annotated[list[Step], BeforeValidator(_listify), AfterValidator(_known_parsers)]
 
 
 class CorpusConfig(BaseModel):
@@ -60,7 +85,7 @@ class TaskConfig(BaseModel):
     instructions: str = ""
     answer_format: str = ""
     choices: list[str] | None = None
-    parser: list[Step] = Field(default_factory=lambda: [Step(name="strip")])
+    parser: ParserChain = Field(default_factory=lambda: [Step(name="strip")])
     scorers: list[Step] = Field(default_factory=lambda: [Step(name="exact_match")], min_length=1)
     cluster_field: str | None = None
     corpus: CorpusConfig | None = None
@@ -70,19 +95,10 @@ class TaskConfig(BaseModel):
     root: Path = Field(default=Path("."), exclude=True)
     source: Path = Field(default=Path("task.yaml"), exclude=True)
 
-    @field_validator("parser", "scorers", mode="before")
+    @field_validator("scorers", mode="before")
     @classmethod
-    def _listify(cls, value: Any) -> Any:
-        return [value] if isinstance(value, (str, dict)) else value
-
-    @field_validator("parser")
-    @classmethod
-    def _known_parsers(cls, steps: list[Step]) -> list[Step]:
-        from harness.parsers import check_step
-
-        for step in steps:
-            check_step(step.name, step.args)
-        return steps
+    def _listify_scorers(cls, value: Any) -> Any:
+        return _listify(value)
 
     @field_validator("scorers")
     @classmethod

@@ -33,6 +33,11 @@ GOOD_MODEL = "models: [openai/gpt-4o-mini]\n"
         ("tasks: [add]\nvariants:\n  - {name: rag, rag: maybe}\n" + GOOD_MODEL, 3,
          "variants[0].rag", "valid boolean"),
         ("tasks: [add\n", 2, None, "invalid YAML"),
+        # A variant's parser override is checked like a task's, when the file loads.
+        ("tasks: [add]\nvariants:\n  - {name: zs, parser: lastnumber}\n" + GOOD_MODEL, 3,
+         "variants[0].parser", "unknown parser 'lastnumber'"),
+        ("tasks: [add]\nvariants:\n  - name: zs\n    parser: [{name: regex, pattern: '('}]\n"
+         + GOOD_MODEL, 4, "variants[0].parser", "bad regular expression"),
     ],
 )
 def test_experiment_errors(tmp_path: Path, text: str, line: int | None, key: str | None,

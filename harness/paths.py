@@ -20,6 +20,13 @@ def cache_root(override: str | Path | None = None) -> Path:
     return base / "prompt-harness"
 
 
+def search_dirs(base: Path, sub: str) -> list[Path]:
+    """``<folder>/<sub>`` for ``base``, each folder above it, then the working folder: where a
+    bare task or template name is looked for."""
+    folders = (base.resolve(), *base.resolve().parents, Path.cwd())
+    return [folder / sub for folder in folders]
+
+
 def resolve_task(reference: str, base: Path) -> Path:
     """A task by path (file or folder, relative to ``base`` or the working folder) or by name.
 
@@ -31,8 +38,7 @@ def resolve_task(reference: str, base: Path) -> Path:
     for root in (base, Path.cwd()):
         candidates.append(ref if ref.is_absolute() else root / ref)
     if "/" not in reference and not reference.endswith((".yaml", ".yml")):
-        for folder in (base.resolve(), *base.resolve().parents, Path.cwd()):
-            candidates.append(folder / "tasks" / reference)
+        candidates += [folder / reference for folder in search_dirs(base, "tasks")]
     for path in candidates:
         if path.is_dir() and (path / "task.yaml").is_file():
             return (path / "task.yaml").resolve()

@@ -29,6 +29,7 @@ import yaml
 from jinja2 import Template, TemplateSyntaxError
 
 from harness.errors import ConfigError
+from harness.paths import search_dirs
 from harness.templating import RenderErrors, describe, environment
 
 ROLES = ("system", "user", "assistant")
@@ -77,12 +78,7 @@ def _role(name: str) -> str:
 
 
 def _search_dirs(base: Path) -> list[Path]:
-    dirs: list[Path] = []
-    for folder in (base.resolve(), *base.resolve().parents):
-        dirs.append(folder / "prompts")
-    dirs.append(Path.cwd() / "prompts")
-    dirs.append(BUILTIN_DIR)
-    return dirs
+    return [*search_dirs(base, "prompts"), BUILTIN_DIR]
 
 
 def resolve_template(reference: str, base: Path) -> Path:

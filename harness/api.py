@@ -17,7 +17,6 @@ from pydantic import ValidationError
 from harness.config import ExperimentConfig, load_experiment
 from harness.errors import ConfigError, RunError
 from harness.models.client import Client, LiteLLMClient
-from harness.paths import cache_root
 from harness.results import (
     RunWriter,
     git_commit,
@@ -145,7 +144,7 @@ def build_client(
     Returns the stack, the cache (None when off) and the innermost client, whose ``aclose``
     (when it has one) must run inside the run's event loop.
     """
-    from harness.cache import CachedClient, ResponseCache
+    from harness.cache import CachedClient, ResponseCache, cache_file
     from harness.models.limits import LimitedClient
     from harness.models.retry import RetryingClient
 
@@ -153,7 +152,7 @@ def build_client(
     stack: Client = RetryingClient(LimitedClient(inner), retries=experiment.retries)
     cache = None
     if experiment.cache:
-        cache = ResponseCache.open(cache_root(experiment.cache_dir) / "responses.sqlite")
+        cache = ResponseCache.open(cache_file(experiment.cache_dir))
     if cache is not None:
         stack = CachedClient(stack, cache)
     return stack, cache, inner
@@ -210,8 +209,7 @@ def run(
     writer = RunWriter(run_dir)
     writer.write_manifest(manifest)
     stack, cache, inner = build_client(experiment, client)
-    progress = Progress(len(plan.samples), done=len(skip), quiet=quiet)
-    progress.cost = prior_cost
+    progress = Progress(len(plan.samples), done=len(skip), cost=prior_cost, quiet=quiet)
     status, stop_message = "complete", None
     where = "" if results_dir == Path("results") else f" --results-dir {results_dir}"
     resume_hint = f"harness run {experiment.source} --resume {run_id}{where}"

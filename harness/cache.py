@@ -77,8 +77,6 @@ class ResponseCache:
         self.path = path
         self.flush_every = flush_every
         self.flush_interval = flush_interval
-        self.hits = 0
-        self.misses = 0
         self._pending: list[tuple[Any, ...]] = []
         self._flushed_at = time.monotonic()
         self.db: sqlite3.Connection | None = sqlite3.connect(
@@ -115,9 +113,7 @@ class ResponseCache:
             except sqlite3.Error as exc:
                 self._disable(exc)
         if row is None:
-            self.misses += 1
             return None
-        self.hits += 1
         return Completion(text=row[0], input_tokens=row[1], output_tokens=row[2],
                           cost_usd=row[3], latency_s=row[4] or 0.0, cached=True)
 

@@ -14,13 +14,13 @@ from typing import Any, TextIO
 
 class Progress:
     def __init__(
-        self, total: int, *, done: int = 0, stream: TextIO | None = None, quiet: bool = False,
-        interval: float = 10.0, tty: bool | None = None,
+        self, total: int, *, done: int = 0, cost: float = 0.0, stream: TextIO | None = None,
+        quiet: bool = False, interval: float = 10.0, tty: bool | None = None,
     ) -> None:
         self.total = total
-        self.done = done
+        self.done = done  # a resumed run starts with the samples and cost it already had
         self.errors = 0
-        self.cost = 0.0
+        self.cost = cost
         self.cached = 0
         self.stream = stream or sys.stderr
         self.quiet = quiet
@@ -33,7 +33,6 @@ class Progress:
         if tty is None:
             isatty = getattr(self.stream, "isatty", None)
             tty = bool(isatty and isatty())
-        self.tty = tty
         if not quiet and tty:
             from tqdm import tqdm
 

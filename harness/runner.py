@@ -25,10 +25,8 @@ from harness.results import RunWriter, now
 
 @dataclass
 class Outcome:
-    attempted: int = 0
-    fresh: int = 0  # attempted and not answered from the cache
+    fresh: int = 0  # samples attempted and not answered from the cache
     errors: int = 0
-    cost_usd: float = 0.0
     stopped: str | None = None
 
 
@@ -125,12 +123,9 @@ async def execute(
             )
         except HarnessError:
             raise
-        except ModelCallError as exc:
-            record = build_record(plan, sample, run_id, None, str(exc))
-            record["latency_s"] = time.perf_counter() - started
-            return record
-        except Exception as exc:  # an unexpected failure of one call must not sink the run
-            message = f"{type(exc).__name__}: {exc}".splitlines()[0][:500]
+        except Exception as exc:  # a failed call (or an unexpected error) must not sink the run
+            message = (str(exc) if isinstance(exc, ModelCallError)
+                       else f"{type(exc).__name__}: {exc}".splitlines()[0][:500])
             record = build_record(plan, sample, run_id, None, message)
             record["latency_s"] = time.perf_counter() - started
             return record
@@ -139,12 +134,10 @@ async def execute(
     def note(record: dict[str, Any]) -> None:
         failed = record["error"] is not None
         spent = 0.0 if record["cached"] else (record["cost_usd"] or 0.0)
-        outcome.attempted += 1
         outcome.fresh += not record["cached"]
         if outcome.fresh == 1 and not record["cached"] and on_first_answer is not None:
             on_first_answer()
         outcome.errors += failed
-        outcome.cost_usd += spent
         progress.update(error=failed, cost=spent, cached=record["cached"])
         if failed and not first_error:
             first_error.append(record["error"])

@@ -85,6 +85,17 @@ def _retry_after(exc: BaseException) -> float | None:
     return retry_after_from_headers(headers)
 
 
+def retryable_status(status: int | None) -> bool:
+    """Statuses worth sending again: rate limits, request timeouts, server errors."""
+    return isinstance(status, int) and (status in (408, 429) or status >= 500)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's text, or its type name when it has none."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def classify(exc: BaseException) -> ModelCallError:
     """Map a provider exception to a retryable-or-not error with the server's Retry-After."""
     status = getattr(exc, "status_code", None)
@@ -94,13 +105,12 @@ def classify(exc: BaseException) -> ModelCallError:
     transient_names = ("Timeout", "APIConnectionError", "ServiceUnavailable", "RateLimit",
                        "InternalServerError", "BadGatewayError")
     retryable = (
-        (isinstance(status, int) and (status == 429 or status == 408 or status >= 500))
+        retryable_status(status)
         or any(t in name for t in transient_names)
         or isinstance(exc, (TimeoutError, ConnectionError))
     )
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else name
     return ModelCallError(
-        f"{name}: {message}"[:500],
+        f"{name}: {first_line(exc)}"[:500],
         retryable=retryable,
         retry_after=_retry_after(exc),
         status=status if isinstance(status, int) else None,
@@ -199,6 +209,10 @@ class LiteLLMClient:
         if key not in self._routes:
             from harness.models.provider_http import Sessions, resolve_route
 
+            if model.model.startswith("hf/"):  # once per model, before its first call
+                from harness.models.local_hf import register_local_provider
+
+                register_local_provider()
             self._routes[key] = resolve_route(self._lib(), model, api_key(model))
             if self._routes[key] is not None and self._sessions is None:
                 self._sessions = Sessions()
@@ -229,10 +243,6 @@ class LiteLLMClient:
             except ModelCallError as error:
                 raise redact(error, route.api_key) from None
         else:
-            if model.model.startswith("hf/"):
-                from harness.models.local_hf import register_local_provider
-
-                register_local_provider()
             kwargs = self.kwargs(model, params)
             try:
                 response = await litellm.acompletion(model=model.model, messages=messages,

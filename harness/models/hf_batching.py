@@ -68,8 +68,6 @@ class Batcher:
         self._counter = itertools.count()
         self._thread: threading.Thread | None = None
         self._last_arrival = 0.0
-        #: Sizes of the batches run so far (bounded), for tests and benchmarks.
-        self.batch_sizes: list[int] = []
 
     def submit(self, prompt: Sequence[int], params: GenParams) -> Future:
         """Queue one prompt; the future resolves to its GenResult or the error that hit it."""
@@ -104,7 +102,6 @@ class Batcher:
             for request in live:
                 self._execute_one(request, params)
             return
-        self._record(len(live))
         for request, result in zip(live, results, strict=True):
             request.future.set_result(result)
 
@@ -114,12 +111,7 @@ class Batcher:
         except Exception as exc:
             request.future.set_exception(exc)
         else:
-            self._record(1)
             request.future.set_result(result)
-
-    def _record(self, size: int) -> None:
-        self.batch_sizes.append(size)
-        del self.batch_sizes[:-10_000]
 
     def _next_batch(self) -> tuple[list[_Request], GenParams]:
         with self._cond:

@@ -71,10 +71,10 @@ _LOAD_LOCKS: dict[str, threading.Lock] = {}
 
 
 def cache_root() -> Path:
-    """Where de-quantized models live; ``HARNESS_CACHE_DIR`` lets tests and CI keep it private."""
-    base = os.environ.get("HARNESS_CACHE_DIR")
-    root = Path(base) if base else Path.home() / ".cache" / "prompt-harness"
-    return root / "models"
+    """Where de-quantized models live: beside the response cache and the indexes."""
+    from harness.paths import cache_root as harness_cache
+
+    return harness_cache() / "models"
 
 
 def aliases() -> dict[str, str]:

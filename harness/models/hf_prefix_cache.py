@@ -53,7 +53,6 @@ class PrefixPlan:
 
     length: int
     layers: list[tuple[Any, Any]]
-    reused: bool  # False when the prefix was computed for this batch
 
 
 class PrefixStore:
@@ -67,9 +66,6 @@ class PrefixStore:
         self._entries: list[_Entry] = []
         self.hits = 0
         self.builds = 0
-
-    def clear(self) -> None:
-        self._entries.clear()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -97,14 +93,14 @@ class PrefixStore:
             best.last_used = time.monotonic()
             if shared - best_len < self.min_tokens:
                 self.hits += 1
-                return PrefixPlan(best_len, _crop(best.layers, best_len), reused=True)
+                return PrefixPlan(best_len, _crop(best.layers, best_len))
         start = _crop(best.layers, best_len) if best is not None else None
         layers = _extend(model, start, head[best_len:])
         self.builds += 1
         self._entries.append(_Entry(head, layers, time.monotonic()))
         if len(self._entries) > self.max_entries:
             self._entries.remove(min(self._entries, key=lambda e: e.last_used))
-        return PrefixPlan(shared, layers, reused=best is not None)
+        return PrefixPlan(shared, layers)
 
 
 def supports_prefix_reuse(model: Any) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
 from harness.config import ModelConfig
@@ -81,11 +81,7 @@ class ModelLimits:
     async def acquire(self, estimated_tokens: float) -> AsyncIterator[None]:
         # The in-flight slot is taken first, so a request waiting for a slot does not hold
         # rate budget that others could use meanwhile.
-        if self.slots is None:
-            await self._take(estimated_tokens)
-            yield
-            return
-        async with self.slots:
+        async with self.slots or nullcontext():
             await self._take(estimated_tokens)
             yield
 

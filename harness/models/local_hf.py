@@ -100,9 +100,10 @@ def get_loaded(name: str) -> Any:
     except ModelNotFoundError as exc:
         raise _provider_error(404, str(exc)) from exc
     except Exception as exc:  # e.g. a folder holding something that is not a causal LM
-        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        from harness.models.client import first_line
+
         raise _provider_error(
-            400, f"hf/{name}: cannot load it as a causal LM: {first_line}"
+            400, f"hf/{name}: cannot load it as a causal LM: {first_line(exc)}"
         ) from exc
 
 

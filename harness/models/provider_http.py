@@ -33,7 +33,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.config import ModelConfig
-from harness.models.client import ModelCallError, retry_after_from_headers
+from harness.models.client import (
+    ModelCallError,
+    first_line,
+    retry_after_from_headers,
+    retryable_status,
+)
 
 # Providers whose LiteLLM chat config is OpenAI's (or a subclass) and whose requests LiteLLM
 # sends as built by that config. Others keep acompletion: their handlers add signing, token
@@ -267,8 +272,7 @@ async def post(sessions: Sessions, route: Route, messages: list[dict[str, Any]],
     try:
         return route.response(status, headers, content, body, messages, optional)
     except Exception as exc:  # an answer LiteLLM cannot read: not worth sending again
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelCallError(f"APIError: unreadable answer: {text}"[:500],
+        raise ModelCallError(f"APIError: unreadable answer: {first_line(exc)}"[:500],
                              retryable=False) from None
 
 
@@ -283,7 +287,7 @@ def http_error(status: int, headers: Any, content: bytes) -> ModelCallError:
         pass
     text = " ".join(text.split()) or f"HTTP {status}"
     return ModelCallError(f"{_error_name(status)}: {text}"[:500],
-                          retryable=status in (408, 429) or status >= 500,
+                          retryable=retryable_status(status),
                           retry_after=retry_after_from_headers(headers), status=status)
 
 

@@ -32,7 +32,6 @@ class RetryingClient:
         self.max_delay = max_delay
         self.sleep = sleep
         self.rng = rng or random.Random()
-        self.retried = 0
 
     def delay(self, attempt: int, error: ModelCallError) -> float:
         """Seconds to wait before attempt ``attempt + 1``."""
@@ -64,6 +63,5 @@ class RetryingClient:
                             status=error.status,
                         ) from error
                     raise
-                self.retried += 1
                 await self.sleep(self.delay(attempt, error))
                 attempt += 1

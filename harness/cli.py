@@ -55,13 +55,21 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
                         help="stop with an error when more than this share of samples fail "
                              "(default 0.1)")
     parser.add_argument("--max-cost-usd", type=float, help="stop (resumably) when spent")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="neither read nor write the response cache")
+    parser.add_argument("--cache-dir",
+                        help="response cache folder (default ~/.cache/prompt-harness)")
+    parser.add_argument("--results-dir", type=Path, default=Path("results"))
+    parser.add_argument("--reports-dir", type=Path, default=Path("reports"))
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
 
 
 def run_overrides(args: argparse.Namespace) -> dict[str, object]:
     """The :func:`_run_options` as keyword arguments of ``harness.run``."""
     return {"limit": args.limit, "models": args.models, "epochs": args.epochs,
             "seed": args.seed, "concurrency": args.concurrency,
-            "max_error_rate": args.max_error_rate, "max_cost_usd": args.max_cost_usd}
+            "max_error_rate": args.max_error_rate, "max_cost_usd": args.max_cost_usd,
+            "cache": False if args.no_cache else None, "cache_dir": args.cache_dir}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,11 +86,6 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("experiment", type=Path, help="experiment YAML file")
     _run_options(run)
     run.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
-    run.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
-    run.add_argument("--cache-dir", help="response cache folder (default ~/.cache/prompt-harness)")
-    run.add_argument("--results-dir", type=Path, default=Path("results"))
-    run.add_argument("--reports-dir", type=Path, default=Path("reports"))
-    run.add_argument("--quiet", action="store_true", help="no progress output")
 
     render = sub.add_parser("render", help="show the exact messages a model would receive")
     render.add_argument("experiment", type=Path)
@@ -112,13 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--run", help="check this existing run instead of running the experiment")
     _run_options(check)
     _gate_options(check)
-    check.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
-    check.add_argument("--cache-dir", help="response cache folder")
-    check.add_argument("--results-dir", type=Path, default=Path("results"))
-    check.add_argument("--reports-dir", type=Path, default=Path("reports"))
     check.add_argument("--no-report", action="store_true", help="skip writing the run's report")
     check.add_argument("--html", action="store_true", help="also write the report as HTML")
-    check.add_argument("--quiet", action="store_true", help="no progress output")
 
     compare = sub.add_parser("compare", help="the check's paired analysis between any two runs")
     compare.add_argument("run_a", help="the earlier run (folder or id), or a baseline file")
@@ -171,8 +169,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
         results_dir=args.results_dir,
         reports_dir=args.reports_dir,
         quiet=args.quiet,
-        cache=False if args.no_cache else None,
-        cache_dir=args.cache_dir,
         **run_overrides(args),
     )
     print(summary_table(samples))

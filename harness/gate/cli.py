@@ -92,8 +92,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             from harness.cli import run_overrides
 
             samples = run(args.experiment, results_dir=args.results_dir, reports_dir=None,
-                          quiet=args.quiet, cache=False if args.no_cache else None,
-                          cache_dir=args.cache_dir, **run_overrides(args))
+                          quiet=args.quiet, **run_overrides(args))
         except RunError as exc:
             if exc.exit_code == 130:  # Ctrl-C keeps its own status
                 raise

@@ -8,6 +8,7 @@ an exact duplicate of its own input among its shots: that would leak the answer.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable, Sequence
 
@@ -20,9 +21,17 @@ from harness.scorers import normalize
 Embed = Callable[[Sequence[str]], np.ndarray]
 
 
+# Each pool input is normalised once however many items choose from the pool.
+_normalized = functools.lru_cache(maxsize=65_536)(normalize)
+
+
+def _leaks(item: Item, shot: Item) -> bool:
+    """Showing ``shot`` would give ``item`` its own answer: same id, or the same input."""
+    return shot.id == item.id or _normalized(shot.input) == _normalized(item.input)
+
+
 def _allowed(item: Item, pool: Sequence[Item]) -> list[Item]:
-    own = normalize(item.input)
-    return [shot for shot in pool if shot.id != item.id and normalize(shot.input) != own]
+    return [shot for shot in pool if not _leaks(item, shot)]
 
 
 def fixed_shots(item: Item, pool: Sequence[Item], ids: Sequence[str], k: int) -> list[Item]:
@@ -53,7 +62,6 @@ class NearestShots:
         self.embed = embed
         vectors = np.asarray(embed([shot.input for shot in self.pool]), dtype=np.float32)
         self.vectors = _unit(vectors)
-        self._normalized = [normalize(shot.input) for shot in self.pool]
 
     def select(self, items: Sequence[Item], k: int) -> dict[str, list[Item]]:
         """Each item's k nearest allowed examples, the most similar last (next to the question)."""
@@ -63,12 +71,7 @@ class NearestShots:
         similarity = queries @ self.vectors.T
         out: dict[str, list[Item]] = {}
         for row, item in enumerate(items):
-            own = normalize(item.input)
-            banned = {
-                i
-                for i, shot in enumerate(self.pool)
-                if shot.id == item.id or self._normalized[i] == own
-            }
+            banned = {i for i, shot in enumerate(self.pool) if _leaks(item, shot)}
             # Stable sort on negated similarity: ties keep the pool's order.
             order = np.argsort(-similarity[row], kind="stable")
             chosen = [int(i) for i in order if int(i) not in banned][:k]

@@ -169,7 +169,7 @@ def _read_corpus(task: TaskPlan) -> tuple[list[Any], dict[str, str]]:
 
     corpus = task.config.corpus
     assert corpus is not None
-    path = (task.config.root / corpus.path).resolve()
+    path = task.config.resolve(corpus.path)
     docs, titles = [], {}
     for line, row in read_rows(path):
         if corpus.id_field not in row or corpus.text_field not in row:
@@ -187,6 +187,21 @@ def _read_corpus(task: TaskPlan) -> tuple[list[Any], dict[str, str]]:
 
 
 def _retrieve(
+    task: TaskPlan, variant: VariantConfig, index_dir: Path,
+    corpora: dict[str, tuple[list[Any], dict[str, str]]],
+    searches: dict[tuple[Any, ...], tuple[dict[str, list[Retrieved]], dict[str, str]]],
+) -> tuple[dict[str, list[Retrieved]], dict[str, str]]:
+    """Every item's passages under the variant's retrieval settings. Variants that differ only
+    in template or shots share one search (``searches``), and each task's corpus is read once
+    (``corpora``)."""
+    key = (task.config.name, variant.retriever, variant.k, variant.chunk_size,
+           variant.chunk_overlap, variant.store, variant.store_url)
+    if key not in searches:
+        searches[key] = _search(task, variant, index_dir, corpora)
+    return searches[key]
+
+
+def _search(
     task: TaskPlan, variant: VariantConfig, index_dir: Path,
     corpora: dict[str, tuple[list[Any], dict[str, str]]],
 ) -> tuple[dict[str, list[Retrieved]], dict[str, str]]:
@@ -207,7 +222,12 @@ def _retrieve(
                         store_url=variant.store_url),
         index_dir=index_dir,
     )
-    results = retriever.search_many([item.input for item in task.items], variant.k)
+    try:
+        results = retriever.search_many([item.input for item in task.items], variant.k)
+    finally:
+        close = getattr(retriever, "close", None)
+        if close is not None:
+            close()
     hits = {
         item.id: [Retrieved(h.doc_id, h.chunk_id, float(h.score), h.text) for h in found]
         for item, found in zip(task.items, results, strict=True)
@@ -248,15 +268,26 @@ def build_plan(
     index_dir = cache_root(experiment.cache_dir) / "indexes"
     samples: list[Sample] = []
     corpora: dict[str, tuple[list[Any], dict[str, str]]] = {}
+    searches: dict[tuple[Any, ...], tuple[dict[str, list[Retrieved]], dict[str, str]]] = {}
     for task in tasks.values():
         shots = _Shots(task, experiment.seed, embed or _default_embed)
+        task_context = {
+            "name": task.config.name,
+            "description": task.config.description,
+            "instructions": task.config.instructions,
+            "answer_format": task.config.answer_format,
+            "choices": task.config.choices or [],
+        }
         for variant in variants.values():
             chosen = shots.for_items(variant.config)
             retrieved, titles = ({}, {})
             if variant.config.rag:
-                retrieved, titles = _retrieve(task, variant.config, index_dir, corpora)
+                retrieved, titles = _retrieve(task, variant.config, index_dir, corpora,
+                                              searches)
+            params = {label: _params(experiment, model, variant.config)
+                      for label, model in models.items()}
             for item in task.items:
-                hits = retrieved.get(item.id, [])
+                hits = tuple(retrieved.get(item.id, ()))
                 context = {
                     "input": item.input,
                     "item": item.fields,
@@ -271,13 +302,7 @@ def build_plan(
                         for h in hits
                     ],
                     "context": format_context(hits, titles),
-                    "task": {
-                        "name": task.config.name,
-                        "description": task.config.description,
-                        "instructions": task.config.instructions,
-                        "answer_format": task.config.answer_format,
-                        "choices": task.config.choices or [],
-                    },
+                    "task": task_context,
                     "reasoning": variant.reasoning,
                     "system": variant.config.system,
                     "vars": variant.config.vars,
@@ -285,7 +310,6 @@ def build_plan(
                 where = f"task {task.config.name}, variant {variant.config.name}, item {item.id}"
                 messages = tuple(render_messages(variant.template, context, where=where))
                 for model in models.values():
-                    params = _params(experiment, model, variant.config)
                     for epoch in range(experiment.epochs):
                         samples.append(
                             Sample(
@@ -297,8 +321,8 @@ def build_plan(
                                 epoch=epoch,
                                 item=item,
                                 messages=messages,
-                                params=params,
-                                retrieved=tuple(hits),
+                                params=params[model.label],
+                                retrieved=hits,
                             )
                         )
     return Plan(experiment=experiment, tasks=tasks, variants=variants, models=models,

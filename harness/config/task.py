@@ -126,8 +126,12 @@ class TaskConfig(BaseModel):
             )
         return self
 
+    def resolve(self, relative: str) -> Path:
+        """A path written in the task file, which is relative to the task's folder."""
+        return (self.root / relative).resolve()
+
     def data_path(self, split: str) -> Path:
-        return (self.root / self.data[split]).resolve()
+        return self.resolve(self.data[split])
 
 
 def load_task(path: Path) -> TaskConfig:

@@ -131,3 +131,32 @@ def test_render_plans_only_the_item_it_shows_and_shows_what_the_run_sends(
     first = build_plan(full.model_copy(update={
         "limit": 4, "variants": [v for v in full.variants if v.name == "rag-bm25-k3"]}))
     assert json.loads(shown) == list(first.samples[3].messages)
+
+
+def test_variants_with_the_same_retrieval_share_one_search(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import harness.retrieval
+    from harness.config import VariantConfig, load_experiment
+    from harness.plan import build_plan
+
+    opened: list[str] = []
+    original = harness.retrieval.open_retriever
+
+    def counting(docs, config, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(config.kind)
+        return original(docs, config, **kwargs)
+
+    monkeypatch.setattr(harness.retrieval, "open_retriever", counting)
+    root = Path(__file__).resolve().parents[2]
+    bm25 = {"rag": True, "retriever": "bm25", "k": 3}
+    experiment = load_experiment(root / "experiments" / "kb-qa.yaml").model_copy(update={
+        "limit": 5, "cache_dir": str(tmp_path), "variants": [
+            VariantConfig(name="zs", template="zero-shot", **bm25),
+            VariantConfig(name="cot", template="cot", **bm25),
+            VariantConfig(name="k1", template="zero-shot", **{**bm25, "k": 1}),
+        ]})
+    plan = build_plan(experiment)
+    assert opened == ["bm25", "bm25"]  # zs and cot share one search; k1 has its own
+    by_variant = {v: [s.retrieved for s in plan.samples if s.variant == v] for v in ("zs", "cot")}
+    assert by_variant["zs"] == by_variant["cot"] and len(by_variant["zs"]) == 5

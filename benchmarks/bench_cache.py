@@ -21,27 +21,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_hosted import KEY_ENV, PYTHON, start_server, write_workload
+from bench_hosted import _timed as timed
 
 HARNESS = str(Path(PYTHON).parent / "harness")
 
 
 def _timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return wall
+    """Whole-process wall seconds (bench_hosted's timer, without the CPU figure)."""
+    return timed(command, cwd, env)[0]
 
 
 def _requests(url: str) -> int:

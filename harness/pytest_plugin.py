@@ -85,9 +85,8 @@ def harness_check(request: pytest.FixtureRequest) -> Callable[..., Any]:
         baseline_path = _path(root, args["baseline"])
         out_dir = _path(root, args.get("results_dir") or config.getini("harness_results_dir"))
         try:
-            settings = GateSettings(
-                alpha=args.get("alpha", 0.05), max_drop=args.get("max_drop", 0.02),
-                min_score=args.get("min_score"), correction=args.get("correction", "holm"))
+            settings = GateSettings(**{k: args[k] for k in ("alpha", "max_drop", "min_score",
+                                                             "correction") if k in args})
             if args.get("run"):
                 samples: Any = _path(root, args["run"])
             else:

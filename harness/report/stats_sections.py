@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -46,16 +46,11 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], align: str)
     return "\n".join(lines)
 
 
-def _interval(low: float, high: float, fmt: Callable[[float], str] = points) -> str:
+def _interval(low: float, high: float) -> str:
+    """An interval on the points scale (the same digits as a percentage of the scale)."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return "–"
-    return f"[{fmt(low)}, {fmt(high)}]"
-
-
-def _pct_interval(low: float, high: float) -> str:
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return "–"
-    return f"[{100 * low:.1f}, {100 * high:.1f}]"
+    return f"[{points(low)}, {points(high)}]"
 
 
 def _variant_section(summ: pd.DataFrame) -> list[str]:
@@ -63,7 +58,7 @@ def _variant_section(summ: pd.DataFrame) -> list[str]:
     rows = []
     for _, r in summ.iterrows():
         row = [r["model"], r["variant"], percent(r["mean"]),
-               _pct_interval(r["ci_low"], r["ci_high"]), points(r["se"]), int(r["n"])]
+               _interval(r["ci_low"], r["ci_high"]), points(r["se"]), int(r["n"])]
         if clustered:
             row.append(int(r["n_clusters"]) if r["clustered"] else "–")
         rows.append([*row, int(r["n_errors"]), _METHOD_LABELS.get(r["ci_method"], "–")])

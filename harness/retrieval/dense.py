@@ -10,9 +10,9 @@ import numpy as np
 
 from harness.retrieval.chunking import iter_chunks
 from harness.retrieval.progress import Progress
-from harness.retrieval.ranking import distinct_hits
+from harness.retrieval.ranking import distinct_hits, hit_of
 from harness.retrieval.store import VectorStore
-from harness.retrieval.types import Chunk, Document, Hit
+from harness.retrieval.types import Document, Hit
 
 #: Chunks embedded per call while building: big enough to batch well, small enough that the
 #: progress line moves and memory stays flat.
@@ -81,7 +81,7 @@ class DenseRetriever:
         fetch = min(self._size, k + max(4, k))
         while True:
             candidates = self.store.search(vector, fetch)
-            hits = distinct_hits((_hit(c, s) for c, s in candidates), k)
+            hits = distinct_hits((hit_of(c, s) for c, s in candidates), k)
             if len(hits) >= k or fetch >= self._size or len(candidates) < fetch:
                 return hits
             fetch = min(self._size, fetch * 4)
@@ -89,6 +89,3 @@ class DenseRetriever:
     def close(self) -> None:
         self.store.close()
 
-
-def _hit(chunk: Chunk, score: float) -> Hit:
-    return Hit(doc_id=chunk.doc_id, chunk_id=chunk.chunk_id, text=chunk.text, score=score)

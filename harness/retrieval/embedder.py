@@ -67,8 +67,6 @@ class Embedder:
     tell whether an index was reused or rebuilt.
     """
 
-    dimension = DIMENSION
-
     def __init__(self, path: Path | None = None, *, batch_size: int = 32) -> None:
         self.path = path if path is not None else model_dir()
         self.batch_size = batch_size

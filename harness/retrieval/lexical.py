@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.retrieval.ranking import distinct_hits
+from harness.retrieval.ranking import distinct_hits, hit_of
 from harness.retrieval.types import Chunk, Hit
 
 #: English stopwords are dropped on both sides: they carry no topical signal for BM25.
@@ -61,13 +61,5 @@ class BM25Retriever:
         positive = np.flatnonzero(scores > 0)
         # Best score first; ties in corpus order (stable sort), so results are reproducible.
         order = positive[np.argsort(-scores[positive], kind="stable")]
-        candidates = (
-            Hit(
-                doc_id=self.chunks[i].doc_id,
-                chunk_id=self.chunks[i].chunk_id,
-                text=self.chunks[i].text,
-                score=float(scores[i]),
-            )
-            for i in order
-        )
+        candidates = (hit_of(self.chunks[i], float(scores[i])) for i in order)
         return distinct_hits(candidates, k)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from harness.retrieval.types import Hit
+from harness.retrieval.types import Chunk, Hit
+
+
+def hit_of(chunk: Chunk, score: float) -> Hit:
+    """A search result for ``chunk``."""
+    return Hit(doc_id=chunk.doc_id, chunk_id=chunk.chunk_id, text=chunk.text, score=score)
 
 
 def _text_key(text: str) -> str:

@@ -29,10 +29,8 @@ def _header(samples: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def _variant_table(task: str, samples: pd.DataFrame) -> str:
-    from harness.analysis import summary
-
-    table = summary(samples[samples["task"] == task])
+def _variant_table(task: str, samples: pd.DataFrame, table: pd.DataFrame) -> str:
+    """``table``: the task's summary (see ``stats_sections.task_tables``)."""
     ops = operations(samples[samples["task"] == task]).set_index(["model", "variant"])
     rows = []
     for _, row in table.iterrows():
@@ -108,20 +106,24 @@ def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
     """The report; ``figures`` maps a task to (caption, relative PNG path) pairs to show."""
     from harness.report.disagreements import disagreements_markdown
     from harness.report.matrix import matrix_markdown
-    from harness.report.stats_sections import stats_markdown
+    from harness.report.stats_sections import stats_markdown, task_tables
 
     lines = _header(samples, manifest)
     if samples.empty:
         return "\n".join([*lines, "This run has no finished samples yet.", ""])
     scorers = manifest.get("scorers", {})
     for task in samples["task"].drop_duplicates():
+        part = samples[samples["task"] == task]
+        part.attrs = dict(samples.attrs)
+        tables = task_tables(part)  # once per task, for every section below
         primary = (scorers.get(task) or [{"name": "?"}])[0]["name"]
         lines += [f"## Task `{task}`", "",
                   f"Primary metric: `{primary}` ({(scorers.get(task) or [{}])[0].get('kind')})."
                   " Scores are percentages; intervals are 95% confidence intervals.", "",
-                  _variant_table(task, samples), ""]
-        lines += [stats_markdown(samples[samples["task"] == task], variant_table=False), ""]
-        lines += [matrix_markdown(samples, str(task)), *_figures((figures or {}).get(task, [])),
+                  _variant_table(task, samples, tables.summary), ""]
+        lines += [stats_markdown(part, variant_table=False, tables={task: tables}), ""]
+        lines += [matrix_markdown(samples, str(task), table=tables.variants),
+                  *_figures((figures or {}).get(task, [])),
                   disagreements_markdown(samples, str(task)), ""]
     lines += ["## Errors", "", *_errors(samples), "", "## Cost", "", *_costs(samples), ""]
     return "\n".join(lines)

@@ -25,14 +25,19 @@ def _entry(diff: float, p: float, alpha: float) -> str:
 
 
 def matrix_markdown(samples: pd.DataFrame, task: str, *, alpha: float = 0.05,
-                    level: int = 4) -> str:
-    """One grid per model; empty when the task has fewer than two variants."""
-    from harness.analysis import compare
+                    level: int = 4, table: pd.DataFrame | None = None) -> str:
+    """One grid per model; empty when the task has fewer than two variants.
 
+    ``table``: the task's variant comparisons when the caller has them (their differences and
+    adjusted p-values do not depend on the bootstrap, which the grid does not show).
+    """
     part = samples[samples["task"].astype(str) == task]
     if part["variant"].nunique() < 2:
         return ""
-    table = compare(part, axis="variant", n_boot=0, alpha=alpha)
+    if table is None:
+        from harness.analysis import compare
+
+        table = compare(part, axis="variant", n_boot=0, alpha=alpha)
     if table.empty:
         return ""
     from harness.stats.multiple import CORRECTION_LABELS

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -172,27 +173,47 @@ def _notes(summ: pd.DataFrame, variants: pd.DataFrame, models: pd.DataFrame | No
     return [f"- {n}" for n in notes]
 
 
+@dataclass(frozen=True)
+class TaskTables:
+    """One task's statistics, computed once and shared by every section of a report."""
+
+    summary: pd.DataFrame
+    variants: pd.DataFrame
+    models: pd.DataFrame | None
+
+
+def task_tables(part: pd.DataFrame, *, n_boot: int = 10_000, seed: int = 0) -> TaskTables:
+    """Summary and paired comparisons (between variants; between models when there are
+    several) of one task's samples."""
+    with warnings.catch_warnings():  # the caveat is in the report's Notes instead
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        summ = summary_table(part)
+    variants = compare_table(part, axis="variant", n_boot=n_boot, seed=seed)
+    models = (compare_table(part, axis="model", n_boot=n_boot, seed=seed)
+              if part["model"].nunique() > 1 else None)
+    return TaskTables(summ, variants, models)
+
+
 def stats_markdown(samples: pd.DataFrame, *, level: int = 3, n_boot: int = 10_000,
-                   seed: int = 0, variant_table: bool = True) -> str:
+                   seed: int = 0, variant_table: bool = True,
+                   tables: dict[str, TaskTables] | None = None) -> str:
     """The statistics sections for every task in ``samples``, as GitHub markdown.
 
     ``level`` is the heading level of each task's section (3 fits under a ``## Task`` heading).
     ``variant_table=False`` leaves out the per-variant table, for a report that already has one.
+    ``tables``: each task's :func:`task_tables`, when the caller has computed them already.
     """
     if samples is None or len(samples) == 0:
         return "No samples: no statistics to report."
     h = "#" * level
     out: list[str] = []
     for task in pd.unique(samples["task"]):
-        part = samples[samples["task"] == task]
-        part.attrs = dict(samples.attrs)
-        with warnings.catch_warnings():  # the caveat is in the Notes below instead
-            warnings.simplefilter("ignore", SmallSampleWarning)
-            summ = summary_table(part)
-        variants = compare_table(part, axis="variant", n_boot=n_boot, seed=seed)
-        n_models = part["model"].nunique()
-        models = compare_table(part, axis="model", n_boot=n_boot, seed=seed) \
-            if n_models > 1 else None
+        computed = (tables or {}).get(task)
+        if computed is None:
+            part = samples[samples["task"] == task]
+            part.attrs = dict(samples.attrs)
+            computed = task_tables(part, n_boot=n_boot, seed=seed)
+        summ, variants, models = computed.summary, computed.variants, computed.models
         first = summ.iloc[0]
         kind = "pass/fail" if first["kind"] == "binary" else "graded"
         out += [f"{h} Statistics for `{task}`", "",

@@ -189,8 +189,8 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any]) -> pd
             if f"score_{scorer['name']}" not in frame.columns:
                 frame[f"score_{scorer['name']}"] = math.nan
     score_cols = [c for c in frame.columns if c.startswith("score_")]
-    for col in score_cols:
-        frame.loc[frame["error"].notna(), col] = math.nan
+    if score_cols:  # an errored sample has no score, whatever a scorer wrote
+        frame.loc[frame["error"].notna(), score_cols] = math.nan
     frame.attrs["manifest"] = manifest
     return frame
 

@@ -133,6 +133,8 @@ def apply_overrides(
         message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
         raise ConfigError(f"{flag} {value}: {message}") from None
     updated.source = experiment.source
+    updated._lines = experiment._lines
+    updated._flags = {**experiment._flags, **({"models": "--model"} if models else {})}
     return updated
 
 
@@ -181,6 +183,10 @@ def run(
 
     experiment = config if isinstance(config, ExperimentConfig) else load_experiment(Path(config))
     experiment = apply_overrides(experiment, **overrides)
+    from harness.preflight import check_before_run
+
+    check_before_run(experiment, results_dir=results_dir, reports_dir=reports_dir,
+                     models=client is None)
     plan = build_plan(experiment)
 
     results_dir = Path(results_dir)

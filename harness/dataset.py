@@ -5,15 +5,17 @@ Every row keeps the file line it came from, so a bad row is reported as ``file:l
 
 from __future__ import annotations
 
-import csv
-import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.config.task import TaskConfig
+from harness.datafiles import read_rows
 from harness.errors import ConfigError
-from harness.templating import RenderErrors, describe, render_string
+from harness.templating import MissingValue, RenderErrors, describe, render_string
+
+__all__ = ["Item", "load_items", "read_rows"]
 
 
 @dataclass(frozen=True)
@@ -30,50 +32,53 @@ class Item:
     line: int = 0
 
 
-def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    """Read a data file into (line, row) pairs; the format follows the file's suffix."""
-    if not path.exists():
-        raise ConfigError("data file not found", file=path)
-    suffix = path.suffix.lower()
-    if suffix in {".jsonl", ".ndjson"}:
-        rows = []
-        with path.open(encoding="utf-8") as fh:
-            for number, text in enumerate(fh, start=1):
-                if not text.strip():
-                    continue
-                try:
-                    row = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise ConfigError(f"invalid JSON: {exc.msg}", file=path, line=number) from None
-                if not isinstance(row, dict):
-                    raise ConfigError("each line must be a JSON object", file=path, line=number)
-                rows.append((number, row))
-        return rows
-    if suffix == ".csv":
-        with path.open(encoding="utf-8", newline="") as fh:
-            # The line a row starts on, as an editor shows it: the reader's count is where the
-            # row ends, after any blank lines it skipped and any line breaks inside quotes.
-            reader = csv.DictReader(fh)
-            return [(reader.line_num - sum(v.count("\n") for v in row.values()
-                                           if isinstance(v, str)), dict(row))
-                    for row in reader]
-    if suffix == ".parquet":
-        import pandas as pd
+class _Null:
+    """Stands in for a null field while ``input``/``target`` render: false in ``{% if %}`` and
+    ``or``, but printing it (or computing with it) is an error, never the text "None"."""
 
-        frame = pd.read_parquet(path)
-        return [(i + 1, row) for i, row in enumerate(frame.to_dict(orient="records"))]
-    raise ConfigError(
-        f"unsupported data format '{suffix}' (use .jsonl, .csv or .parquet)", file=path
-    )
+    __slots__ = ("_field",)  # underscored: the sandbox hides it from templates
+
+    def __init__(self, field: str) -> None:
+        self._field = field
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __eq__(self, other: object) -> bool:
+        return other is None or isinstance(other, _Null)
+
+    def __hash__(self) -> int:
+        return hash(None)
+
+    def _fail(self, *_: Any) -> Any:
+        raise MissingValue(f"'{self._field}' has no value (null) in this row")
+
+    __str__ = __format__ = __len__ = __iter__ = _fail
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _fail
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = _fail
+    __lt__ = __le__ = __gt__ = __ge__ = __neg__ = __float__ = __int__ = _fail
 
 
-def _render(task: TaskConfig, key: str, source: str, row: dict[str, Any], where: Path, line: int):
+def _is_null(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _context(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: _Null(k) if _is_null(v) else v for k, v in row.items()}
+
+
+def _render(task: TaskConfig, key: str, source: str, row: dict[str, Any], where: Path,
+            line: int) -> str:
     try:
-        return render_string(source, row).strip()
+        text = render_string(source, row).strip()
     except RenderErrors as exc:
-        raise ConfigError(
-            f"{describe(exc)}; row at {where}:{line}", file=task.source, key=key
-        ) from None
+        raise ConfigError(f"{describe(exc)}, rendering the task's {key}: ({task.source}); fix "
+                          "this row or that template", file=where, line=line) from None
+    if key == "target" and not text:
+        raise ConfigError(f"the task's target: ({task.source}) renders empty for this row, so "
+                          "no answer could match it; fill in the row or fix that template",
+                          file=where, line=line)
+    return text
 
 
 def load_items(task: TaskConfig, split: str) -> list[Item]:
@@ -81,11 +86,12 @@ def load_items(task: TaskConfig, split: str) -> list[Item]:
     path = task.data_path(split)
     items: list[Item] = []
     seen: dict[str, int] = {}
-    for line, row in read_rows(path):
-        if task.id_field not in row or row[task.id_field] in (None, ""):
+    for line, raw in read_rows(path):
+        row = _context(raw)
+        if task.id_field not in raw or _is_null(raw[task.id_field]) or raw[task.id_field] == "":
             raise ConfigError(f"row has no '{task.id_field}' (the task's id_field)", file=path,
                               line=line)
-        item_id = str(row[task.id_field])
+        item_id = str(raw[task.id_field])
         if item_id in seen:
             raise ConfigError(f"duplicate id '{item_id}' (first at line {seen[item_id]})",
                               file=path, line=line)
@@ -96,14 +102,14 @@ def load_items(task: TaskConfig, split: str) -> list[Item]:
                 rationale = render_string(task.rationale, row).strip() or None
             except RenderErrors:
                 rationale = None  # eval rows need no worked solution
-        gold = row.get(task.gold_docs_field) if task.gold_docs_field else None
-        cluster = row.get(task.cluster_field) if task.cluster_field else None
+        gold = raw.get(task.gold_docs_field) if task.gold_docs_field else None
+        cluster = raw.get(task.cluster_field) if task.cluster_field else None
         items.append(
             Item(
                 id=item_id,
                 input=_render(task, "input", task.input, row, path, line),
                 target=_render(task, "target", task.target, row, path, line),
-                fields=row,
+                fields=raw,
                 rationale=rationale,
                 cluster=None if cluster is None else str(cluster),
                 gold_docs=tuple(str(g) for g in gold) if isinstance(gold, list) else (),

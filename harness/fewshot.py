@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import random
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
@@ -23,6 +24,27 @@ Embed = Callable[[Sequence[str]], np.ndarray]
 
 # Each pool input is normalised once however many items choose from the pool.
 _normalized = functools.lru_cache(maxsize=65_536)(normalize)
+
+
+class NotEnoughShots(Exception):
+    """An item would be shown fewer examples than the variant's ``shots`` (the pool is short
+    once the item's own copies are left out). Planning turns it into a ConfigError naming the
+    variant: a prompt silently shorter than the config says would misreport the experiment."""
+
+    def __init__(self, item: Item, available: int, wanted: int) -> None:
+        super().__init__(f"item {item.id}: {available} of {wanted} shots available")
+        self.item = item
+        self.available = available
+        self.wanted = wanted
+
+
+T = TypeVar("T")
+
+
+def _enough(item: Item, shots: list[T], k: int) -> list[T]:
+    if len(shots) < k:
+        raise NotEnoughShots(item, len(shots), k)
+    return shots
 
 
 def _leaks(item: Item, shot: Item) -> bool:
@@ -40,14 +62,14 @@ def fixed_shots(item: Item, pool: Sequence[Item], ids: Sequence[str], k: int) ->
     missing = [i for i in ids if i not in by_id]
     if missing:
         raise ConfigError(f"fewshot_ids not in the few-shot split: {', '.join(missing[:5])}")
-    return _allowed(item, [by_id[i] for i in ids])[:k]
+    return _enough(item, _allowed(item, [by_id[i] for i in ids])[:k], k)
 
 
 def random_shots(item: Item, pool: Sequence[Item], k: int, seed: int) -> list[Item]:
     """k examples drawn with a generator seeded by (seed, item id): stable across runs."""
-    candidates = _allowed(item, pool)
+    candidates = _enough(item, _allowed(item, pool), k)
     rng = random.Random(f"{seed}:{item.id}")
-    return rng.sample(candidates, min(k, len(candidates)))
+    return rng.sample(candidates, k)
 
 
 class NearestShots:
@@ -74,7 +96,7 @@ class NearestShots:
             banned = {i for i, shot in enumerate(self.pool) if _leaks(item, shot)}
             # Stable sort on negated similarity: ties keep the pool's order.
             order = np.argsort(-similarity[row], kind="stable")
-            chosen = [int(i) for i in order if int(i) not in banned][:k]
+            chosen = _enough(item, [int(i) for i in order if int(i) not in banned][:k], k)
             out[item.id] = [self.pool[i] for i in reversed(chosen)]
         return out
 

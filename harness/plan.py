@@ -16,7 +16,7 @@ from typing import Any
 from harness.config import ExperimentConfig, ModelConfig, TaskConfig, VariantConfig, load_task
 from harness.dataset import Item, load_items
 from harness.errors import ConfigError
-from harness.fewshot import NearestShots, fixed_shots, random_shots
+from harness.fewshot import NearestShots, NotEnoughShots, fixed_shots, random_shots
 from harness.parsers import Parse, build_parser
 from harness.paths import cache_root, resolve_task
 from harness.prompting import PromptTemplate, load_template, render_messages, resolve_template
@@ -102,8 +102,20 @@ def _default_embed() -> Embed:
     return get_embedder().embed
 
 
-def _load_task(reference: str, base: Path, limit: int | None) -> TaskPlan:
-    config = load_task(resolve_task(reference, base))
+def _located(error: ConfigError, where: dict[str, Any]) -> ConfigError:
+    """A ConfigError that names no file (a name not found, say), placed where it was written."""
+    if error.file is not None:
+        return error
+    return ConfigError(error.message, **where)
+
+
+def _load_task(reference: str, base: Path, limit: int | None,
+               where: dict[str, Any]) -> TaskPlan:
+    try:
+        path = resolve_task(reference, base)
+    except ConfigError as exc:
+        raise _located(exc, where) from None
+    config = load_task(path)
     items = load_items(config, config.eval_split)
     if limit is not None:
         items = items[:limit]
@@ -113,8 +125,13 @@ def _load_task(reference: str, base: Path, limit: int | None) -> TaskPlan:
     return TaskPlan(config=config, items=items, scorers=scorers)
 
 
-def _variant(config: VariantConfig, tasks: dict[str, TaskPlan], base: Path) -> VariantPlan:
-    template = load_template(resolve_template(config.template, base))
+def _variant(config: VariantConfig, tasks: dict[str, TaskPlan], base: Path,
+             where: dict[str, Any]) -> VariantPlan:
+    try:
+        path = resolve_template(config.template, base)
+    except ConfigError as exc:
+        raise _located(exc, where) from None
+    template = load_template(path)
     reasoning = template.reasoning if config.reasoning is None else config.reasoning
     parsers: dict[str, Parse] = {}
     for name, task in tasks.items():
@@ -128,30 +145,58 @@ def _variant(config: VariantConfig, tasks: dict[str, TaskPlan], base: Path) -> V
 class _Shots:
     """Few-shot selection for one task, with the pool and similarity index built once."""
 
-    def __init__(self, task: TaskPlan, seed: int, embed: Callable[[], Embed]) -> None:
+    def __init__(self, task: TaskPlan, seed: int, embed: Callable[[], Embed],
+                 experiment: ExperimentConfig) -> None:
         self.task = task
+        self.experiment = experiment
         self.seed = seed
         self._embed = embed
         self._pool: list[Item] | None = None
         self._nearest: NearestShots | None = None
+
+    def _where(self, variant: VariantConfig, key: str) -> dict[str, Any]:
+        index = [v.name for v in self.experiment.variants].index(variant.name)
+        return self.experiment.locate("variants", index, key)
 
     def pool(self, variant: VariantConfig) -> list[Item]:
         if self._pool is None:
             split = self.task.config.fewshot_split
             if split is None:
                 raise ConfigError(
-                    f"variant '{variant.name}' asks for {variant.shots} shots but task "
-                    f"'{self.task.config.name}' names no fewshot_split",
-                    file=self.task.config.source,
+                    f"{variant.shots} shots asked for, but task '{self.task.config.name}' "
+                    f"({self.task.config.source}) names no fewshot_split to take them from; "
+                    "add one to the task, or set shots: 0",
+                    **self._where(variant, "shots"),
                 )
             self._pool = load_items(self.task.config, split)
         return self._pool
 
     def for_items(self, variant: VariantConfig) -> dict[str, list[Item]]:
+        """Every item's shots: exactly ``shots`` of them, or a ConfigError saying why not."""
         items = self.task.items
         if variant.shots == 0:
             return {item.id: [] for item in items}
         pool = self.pool(variant)
+        split = self.task.config.fewshot_split
+        if variant.shots > len(pool):
+            raise ConfigError(
+                f"{variant.shots} shots asked for, but the few-shot split '{split}' of task "
+                f"'{self.task.config.name}' has {len(pool)} example(s) "
+                f"({self.task.config.data_path(str(split))}); lower shots to at most "
+                f"{len(pool)} or add examples", **self._where(variant, "shots"))
+        try:
+            return self._select(variant, items, pool)
+        except NotEnoughShots as short:
+            raise ConfigError(
+                f"{variant.shots} shots asked for, but item '{short.item.id}' can be shown only "
+                f"{short.available}: an item never sees itself or a copy of its own input, and "
+                f"the few-shot split '{split}' has {len(pool)} example(s); lower shots to "
+                f"{short.available} or add examples", **self._where(variant, "shots")) from None
+        except ConfigError as exc:
+            raise _located(exc, self._where(variant, "fewshot_ids")) from None
+
+    def _select(self, variant: VariantConfig, items: list[Item],
+                pool: list[Item]) -> dict[str, list[Item]]:
         if variant.fewshot == "fixed":
             ids = variant.fewshot_ids or []
             return {item.id: fixed_shots(item, pool, ids, variant.shots) for item in items}
@@ -256,21 +301,23 @@ def build_plan(
     """
     base = experiment.source.parent
     tasks: dict[str, TaskPlan] = {}
-    for reference in experiment.tasks:
-        plan = _load_task(reference, base, experiment.limit)
+    for index, reference in enumerate(experiment.tasks):
+        plan = _load_task(reference, base, experiment.limit, experiment.locate("tasks", index))
         if items is not None:
             plan.items = [item for item in plan.items if item.id in items]
         if plan.config.name in tasks:
-            raise ConfigError(f"task '{plan.config.name}' is listed twice", file=experiment.source)
+            raise ConfigError(f"task '{plan.config.name}' is listed twice; remove one",
+                              **experiment.locate("tasks", index))
         tasks[plan.config.name] = plan
-    variants = {v.name: _variant(v, tasks, base) for v in experiment.variants}
+    variants = {v.name: _variant(v, tasks, base, experiment.locate("variants", i, "template"))
+                for i, v in enumerate(experiment.variants)}
     models = {m.label: m for m in experiment.models}
     index_dir = cache_root(experiment.cache_dir) / "indexes"
     samples: list[Sample] = []
     corpora: dict[str, tuple[list[Any], dict[str, str]]] = {}
     searches: dict[tuple[Any, ...], tuple[dict[str, list[Retrieved]], dict[str, str]]] = {}
     for task in tasks.values():
-        shots = _Shots(task, experiment.seed, embed or _default_embed)
+        shots = _Shots(task, experiment.seed, embed or _default_embed, experiment)
         task_context = {
             "name": task.config.name,
             "description": task.config.description,

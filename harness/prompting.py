@@ -30,7 +30,8 @@ from jinja2 import Template, TemplateSyntaxError
 
 from harness.errors import ConfigError
 from harness.paths import search_dirs
-from harness.templating import RenderErrors, describe, environment
+from harness.templating import RenderErrors, bounded_render, describe, environment
+from harness.textfiles import read_text
 
 ROLES = ("system", "user", "assistant")
 _FRONT = re.compile(r"\A\{#-?---\n(?P<meta>.*?)\n---#\}\n?", re.DOTALL)
@@ -55,7 +56,7 @@ class PromptTemplate:
 
     def render(self, context: dict[str, Any]) -> list[dict[str, str]]:
         """Render to chat messages. Raises the template's own errors (see ``render_messages``)."""
-        text = self.compiled.render({**context, "role": _role})
+        text = bounded_render(self.compiled, {**context, "role": _role})
         parts = _MARKER.split(text)
         messages: list[dict[str, str]] = []
         if parts[0].strip():
@@ -104,20 +105,27 @@ def resolve_template(reference: str, base: Path) -> Path:
 
 def load_template(path: Path) -> PromptTemplate:
     """Load a template; an edited file is re-read (the cache is keyed on its mtime and size)."""
-    stat = path.stat()
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ConfigError(f"cannot read template ({exc.strerror or exc})", file=path) from None
     return _load_template(path, stat.st_mtime_ns, stat.st_size)
 
 
 @cache
 def _load_template(path: Path, mtime_ns: int, size: int) -> PromptTemplate:
-    source = path.read_text(encoding="utf-8")
+    source = read_text(path, "template")
     meta: dict[str, Any] = {}
     match = _FRONT.match(source)
     if match:
         try:
             meta = yaml.safe_load(match.group("meta")) or {}
         except yaml.YAMLError as exc:
-            raise ConfigError(f"bad front matter: {exc}".splitlines()[0], file=path) from None
+            raise ConfigError(f"bad front matter: {exc}".splitlines()[0], file=path,
+                              line=1) from None
+        if not isinstance(meta, dict):
+            raise ConfigError("front matter must be keys and values (reasoning: true, "
+                              "description: ...)", file=path, line=1)
     try:
         compiled = environment().from_string(source)
     except TemplateSyntaxError as exc:

@@ -3,42 +3,238 @@
 Templates and task fields come from config files that may be shared, so they render in
 Jinja2's immutable sandbox; ``StrictUndefined`` makes a misspelt variable an error instead of
 silently rendering an empty string into a prompt.
+
+The sandbox stops a template from reaching Python, not from exhausting the machine:
+``{{ 9**(10**8) }}`` or ``{{ "x" * 10**10 }}`` would run for minutes or fill memory while the
+run is still planning. So rendering is bounded too: operators that can make huge numbers or
+strings check the size of their result before computing it, ranges are capped per render,
+the output is capped, and each render has a deadline (checked on every operator, call and
+output chunk, and enforced by a timer signal when rendering on the main thread). Crossing a
+bound is a :class:`TemplateLimit`, one line naming the template, like any template error.
 """
 
 from __future__ import annotations
 
-from functools import cache
+import contextlib
+import contextvars
+import math
+import re
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from functools import cache, wraps
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+MAX_OUTPUT_CHARS = 1_000_000  # one rendered prompt (or string built inside it)
+MAX_RANGE_ITEMS = 1_000_000  # range() items created in one render, all ranges together
+MAX_INT_BITS = 65_536  # integers computed by ** or * (about 20,000 digits)
+RENDER_SECONDS = 2.0  # one render; real templates take well under a millisecond
+_WIDTH = re.compile(r"(\d{7,})")  # a format width of a million or more, e.g. %9999999d
+
+
+class TemplateLimit(SecurityError):
+    """A template went past a size or time bound."""
+
+
+class MissingValue(ValueError):
+    """A data row's field is null where a template prints it (see ``harness.dataset``)."""
+
+
+class _Budget:
+    __slots__ = ("deadline", "range_items")
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.range_items = 0
+
+
+_BUDGET: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("budget", default=None)
+
+
+def _tick() -> _Budget | None:
+    budget = _BUDGET.get()
+    if budget is not None and time.monotonic() > budget.deadline:
+        raise TemplateLimit(f"rendering took more than {RENDER_SECONDS:g} s")
+    return budget
+
+
+def _too_long(size: int) -> None:
+    if size > MAX_OUTPUT_CHARS:
+        raise TemplateLimit(f"the template would build a value of {size:,} items or characters "
+                            f"(the limit is {MAX_OUTPUT_CHARS:,})")
+
+
+def _check_int(value: Any) -> None:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_OUTPUT_CHARS:
+        raise TemplateLimit(f"a width or count of {value:,} (the limit is {MAX_OUTPUT_CHARS:,})")
+
+
+def _check_widths(fmt: Any) -> None:
+    if isinstance(fmt, str) and _WIDTH.search(fmt):
+        raise TemplateLimit(f"a format width of {_WIDTH.search(fmt).group(1)} (the limit is "
+                            f"{MAX_OUTPUT_CHARS:,})")
+
+
+def _check_binop(operator: str, left: Any, right: Any) -> None:
+    numbers = (int, float)
+    if operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0:
+        if abs(left) > 1 and right * math.log2(abs(left)) > MAX_INT_BITS:
+            raise TemplateLimit(f"{left} ** {right} is a number too large to compute "
+                                f"(over {MAX_INT_BITS:,} bits)")
+    elif operator == "*":
+        if isinstance(left, int) and isinstance(right, int):
+            if left.bit_length() + right.bit_length() > MAX_INT_BITS:
+                raise TemplateLimit(f"a product of over {MAX_INT_BITS:,} bits")
+        elif isinstance(right, int) and not isinstance(left, numbers) and hasattr(left, "__len__"):
+            _too_long(len(left) * max(right, 0))
+        elif isinstance(left, int) and not isinstance(right, numbers) and hasattr(right,
+                                                                                   "__len__"):
+            _too_long(len(right) * max(left, 0))
+    elif operator == "+" and hasattr(left, "__len__") and hasattr(right, "__len__"):
+        _too_long(len(left) + len(right))
+    elif operator == "%" and isinstance(left, str):
+        _check_widths(left)
+        if "*" in left:  # widths given as arguments: "%*d" % (10**9, 1)
+            for value in right if isinstance(right, tuple) else (right,):
+                _check_int(value)
+
+
+def _bounded_range(*args: int) -> range:
+    _tick()
+    items = range(*args)
+    budget = _BUDGET.get()
+    count = len(items)
+    if budget is not None:
+        budget.range_items += count
+        count = budget.range_items
+    if count > MAX_RANGE_ITEMS:
+        raise TemplateLimit(f"range() would produce {count:,} items in one render (the limit "
+                            f"is {MAX_RANGE_ITEMS:,})")
+    return items
+
+
+def _guard_filter(function: Any) -> Any:
+    """A filter whose extra arguments (widths, counts) are bounded: ``center(10**9)``."""
+    skip = 2 if getattr(function, "jinja_pass_arg", None) else 1
+
+    @wraps(function)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        _tick()
+        for value in (*args[skip:], *kwargs.values()):
+            _check_int(value)
+        if function.__name__ == "do_format" and len(args) >= skip:
+            _check_widths(args[skip - 1])
+        return function(*args, **kwargs)
+
+    return guarded
+
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with sizes and time bounded (see the module docstring)."""
+
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.globals["range"] = _bounded_range
+        self.filters = {name: _guard_filter(f) for name, f in self.filters.items()}
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        _tick()
+        _check_binop(operator, left, right)
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        _tick()
+        target = getattr(__obj, "__wrapped__", __obj)
+        if isinstance(getattr(target, "__self__", None), str):  # "x".center(10**9), .format
+            for value in (*args, *kwargs.values()):
+                _check_int(value)
+            _check_widths(target.__self__)
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        _tick()
+        return super().getattr(obj, attribute)
 
 
 @cache
-def environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+def environment() -> BoundedSandbox:
+    env = BoundedSandbox(
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
         autoescape=False,
     )
-    env.filters["letter"] = lambda i: "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[int(i)]
+    env.filters["letter"] = _guard_filter(lambda i: "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[int(i)])
     return env
 
 
-RenderErrors = (UndefinedError, TemplateSyntaxError, SecurityError, TypeError, ValueError)
+RenderErrors = (UndefinedError, TemplateSyntaxError, SecurityError, TypeError, ValueError,
+                ArithmeticError, LookupError, AttributeError, MemoryError, RecursionError)
 
 
-def describe(exc: Exception) -> str:
+def describe(exc: BaseException) -> str:
     """A short reason for a template failure, in the words a template author needs."""
     if isinstance(exc, UndefinedError):
         return f"{exc.message} (the variable is not defined for this item)"
     if isinstance(exc, TemplateSyntaxError):
         return f"template syntax error at template line {exc.lineno}: {exc.message}"
+    if isinstance(exc, TemplateLimit):
+        return f"template too costly to render: {exc}; simplify the template"
     if isinstance(exc, SecurityError):
         return f"not allowed in a sandboxed template: {exc}"
+    if isinstance(exc, MissingValue):
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return "the template calls itself too deeply (a recursive macro?)"
+    if isinstance(exc, MemoryError):
+        return "the template ran out of memory"
     return f"{type(exc).__name__}: {exc}"
+
+
+@contextlib.contextmanager
+def _timer(seconds: float) -> Iterator[None]:
+    """On the main thread with no timer of its own running, SIGALRM interrupts a render that
+    makes no calls the sandbox sees (an empty loop over a large data field)."""
+    usable = (threading.current_thread() is threading.main_thread()
+              and hasattr(signal, "setitimer") and signal.getitimer(signal.ITIMER_REAL)[0] == 0)
+    if not usable:
+        yield
+        return
+
+    def expired(signum: int, frame: Any) -> None:
+        raise TemplateLimit(f"rendering took more than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds + 0.5)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+
+
+def bounded_render(template: Template, context: dict[str, Any]) -> str:
+    """Render within the bounds: time, output size, range items."""
+    token = _BUDGET.set(_Budget(RENDER_SECONDS))
+    try:
+        with _timer(RENDER_SECONDS):
+            size = 0
+            parts = []
+            for chunk in template.generate(context):
+                size += len(chunk)
+                _too_long(size)
+                _tick()
+                parts.append(chunk)
+            return "".join(parts)
+    finally:
+        _BUDGET.reset(token)
 
 
 @cache
@@ -48,4 +244,4 @@ def _compiled(source: str) -> Any:
 
 def render_string(source: str, context: dict[str, Any]) -> str:
     """Render a small template (a task's ``input`` or ``target`` field)."""
-    return _compiled(source).render(context)
+    return bounded_render(_compiled(source), context)

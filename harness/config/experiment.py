@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from harness.config.task import ParserChain
-from harness.config.validation import validate
-from harness.config.yaml_lines import load_yaml
+from harness.config.validation import Located, validate
+from harness.config.yaml_lines import KeyPath, dotted, line_for, load_yaml
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$"
 
@@ -60,11 +60,17 @@ class VariantConfig(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> VariantConfig:
         if self.fewshot == "fixed" and self.shots and not self.fewshot_ids:
-            raise ValueError("fewshot: fixed needs fewshot_ids, the ids of the examples to use")
+            raise Located("fewshot: fixed needs fewshot_ids, the ids of the examples to use",
+                          ("fewshot",))
+        if self.fewshot == "fixed" and self.fewshot_ids is not None \
+                and len(self.fewshot_ids) < self.shots:
+            raise Located(f"shots: {self.shots} but fewshot_ids lists only "
+                          f"{len(self.fewshot_ids)}; list more ids or lower shots", ("shots",))
         if self.store == "pgvector" and not self.store_url:
-            raise ValueError("store: pgvector needs store_url (postgresql://user@host/db)")
+            raise Located("store: pgvector needs store_url (postgresql://user@host/db)",
+                          ("store",))
         if self.chunk_overlap >= self.chunk_size:
-            raise ValueError("chunk_overlap must be smaller than chunk_size")
+            raise Located("chunk_overlap must be smaller than chunk_size", ("chunk_overlap",))
         return self
 
 
@@ -138,6 +144,10 @@ class ExperimentConfig(BaseModel):
     cache_dir: str | None = None
 
     source: Path = Field(default=Path("experiment.yaml"), exclude=True)
+    # Where each key was written (set by load_experiment), and the keys the command line
+    # replaced (set by harness.api.apply_overrides), for messages that point at the cause.
+    _lines: dict[KeyPath, int] = PrivateAttr(default_factory=dict)
+    _flags: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("tasks", mode="before")
     @classmethod
@@ -146,14 +156,29 @@ class ExperimentConfig(BaseModel):
 
     @model_validator(mode="after")
     def _unique_names(self) -> ExperimentConfig:
-        for what, names in (
-            ("variant", [v.name for v in self.variants]),
-            ("model", [m.label for m in self.models]),
+        for what, key, names in (
+            ("variant", "variants", [v.name for v in self.variants]),
+            ("model", "models", [m.label for m in self.models]),
         ):
-            dupes = sorted({n for n in names if names.count(n) > 1})
-            if dupes:
-                raise ValueError(f"{what} names must be unique; repeated: {', '.join(dupes)}")
+            first: dict[str, int] = {}
+            for index, name in enumerate(names):
+                if name in first:
+                    field = "name" if what == "variant" else ("name" if
+                                                              self.models[index].name else "model")
+                    raise Located(
+                        f"{what} names must be unique; repeated: {name} (first as {key}"
+                        f"[{first[name]}]); give one of them another name", (key, index, field))
+                first[name] = index
         return self
+
+    def locate(self, *loc: str | int) -> dict[str, Any]:
+        """Where ``loc`` was written, as ConfigError arguments: file, line and key path; a
+        value set on the command line (``--model``) is named by its flag instead."""
+        flag = self._flags.get(str(loc[0])) if loc else None
+        if flag:
+            return {"key": flag}
+        return {"file": self.source, "line": line_for(self._lines, loc) if self._lines else None,
+                "key": dotted(loc)}
 
 
 def load_experiment(path: Path) -> ExperimentConfig:
@@ -162,6 +187,7 @@ def load_experiment(path: Path) -> ExperimentConfig:
     data, lines = load_yaml(path)
     experiment = validate(ExperimentConfig, data, file=path, lines=lines)
     experiment.source = path
+    experiment._lines = lines
     if not experiment.name:
         experiment.name = path.stem
     return experiment

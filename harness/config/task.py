@@ -19,7 +19,7 @@ from pydantic import (
     model_validator,
 )
 
-from harness.config.validation import validate
+from harness.config.validation import Located, validate
 from harness.config.yaml_lines import load_yaml
 
 
@@ -106,8 +106,10 @@ class TaskConfig(BaseModel):
         from harness.scorers import check_scorer
 
         names = [s.name for s in steps]
-        if len(set(names)) != len(names):
-            raise ValueError("each scorer may appear once")
+        for index, name in enumerate(names):
+            if name in names[:index]:
+                raise Located(f"scorer '{name}' is listed twice; each scorer may appear once",
+                              (index,))
         for step in steps:
             check_scorer(step.name, step.args)
         return steps
@@ -115,14 +117,14 @@ class TaskConfig(BaseModel):
     @model_validator(mode="after")
     def _splits_exist(self) -> TaskConfig:
         if self.eval_split not in self.data:
-            raise ValueError(
+            raise Located(
                 f"eval_split '{self.eval_split}' is not one of the data splits "
-                f"({', '.join(self.data)})"
+                f"({', '.join(self.data)})", ("eval_split",)
             )
         if self.fewshot_split is not None and self.fewshot_split not in self.data:
-            raise ValueError(
+            raise Located(
                 f"fewshot_split '{self.fewshot_split}' is not one of the data splits "
-                f"({', '.join(self.data)})"
+                f"({', '.join(self.data)})", ("fewshot_split",)
             )
         return self
 

@@ -8,21 +8,37 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from harness.config.yaml_lines import KeyPath, line_for
+from harness.config.yaml_lines import KeyPath, dotted, line_for
 from harness.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def dotted(loc: KeyPath) -> str:
-    """``("variants", 2, "shots")`` -> ``variants[2].shots``: the way people name keys."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
+class Located(ValueError):
+    """A validator's error about one key below the model it validates (``loc``, relative).
+
+    pydantic places a model validator's error on the model itself; raising this instead lets
+    the message point at the offending key's line (the second of two equal names, say).
+    """
+
+    def __init__(self, message: str, loc: KeyPath) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+# Which of several errors to report: an unknown key first (a typo also makes the key it meant
+# "missing", and the typo is the line to fix), a missing key last.
+_PRIORITY = {"extra_forbidden": 0, "missing": 2}
+
+
+def _location(error: dict[str, Any]) -> KeyPath:
+    # pydantic appends union-member names to the location; drop what the file can't contain.
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p[:1].isupper()))
+    loc = tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, Located):
+        loc = (*loc, *cause.loc)
+    return loc
 
 
 def _message(error: dict[str, Any], model: type[BaseModel], loc: KeyPath) -> str:
@@ -33,7 +49,8 @@ def _message(error: dict[str, Any], model: type[BaseModel], loc: KeyPath) -> str
         hint = f"; did you mean '{guess[0]}'?" if guess else ""
         return f"unknown key{hint} (allowed: {', '.join(sorted(allowed))})"
     if kind == "missing":
-        return "required key is missing"
+        return f"required key is missing: add '{loc[-1]}: ...'" if loc else \
+            "required key is missing"
     msg = str(error.get("msg", "invalid value"))
     return msg.removeprefix("Value error, ")
 
@@ -50,7 +67,7 @@ def _allowed_keys(model: type[BaseModel], loc: KeyPath) -> list[str]:
             return []
         current = _first_model(field.annotation)
     if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
+        return [name for name, f in current.model_fields.items() if not f.exclude]
     return []
 
 
@@ -75,10 +92,8 @@ def validate(model: type[M], data: Any, *, file: Path, lines: dict[KeyPath, int]
         return model.model_validate(data, context={"file": file})
     except ValidationError as exc:
         errors = exc.errors()
-        first = errors[0]
-        # pydantic appends union-member names to the location; drop what the file can't contain.
-        loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p[:1].isupper()))
-        loc = tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
+        first = min(errors, key=lambda e: _PRIORITY.get(str(e.get("type", "")), 1))
+        loc = _location(first)
         more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(
             errors
         ) > 1 else ""

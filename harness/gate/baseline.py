@@ -117,14 +117,7 @@ class Baseline:
             from harness.results import load_run
 
             return cls.from_run(load_run(path), source=str(path))
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise GateInputError(f"{path}: baseline not found; create one with "
-                                 f"'harness baseline save results/<run-id> --to {path}'") from None
-        except (OSError, json.JSONDecodeError) as exc:
-            raise GateInputError(f"{path}: not a readable baseline file ({exc})") from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(_read_json(path), source=str(path))
 
     @classmethod
     def from_dict(cls, data: Any, *, source: str = "") -> Baseline:
@@ -142,6 +135,9 @@ class Baseline:
                 cells[key] = {str(i): dict(e) for i, e in cell["items"].items()}
             metrics = {str(t): {"name": str(m["name"]), "kind": str(m["kind"])}
                        for t, m in data["metrics"].items()}
+            unscored = sorted({task for task, _, _ in cells if task not in metrics})
+            if unscored:
+                raise ValueError(f"no metric for task {unscored[0]}")
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise GateInputError(f"{where}: malformed baseline ({type(exc).__name__}: {exc})") \
                 from None
@@ -214,6 +210,32 @@ class Baseline:
     def output(self, key: tuple[str, str, str], item_id: str) -> str | None:
         entry = self.cells.get(key, {}).get(item_id) or {}
         return entry.get("output") if entry.get("output") is not None else entry.get("error")
+
+
+def _read_json(path: Path) -> Any:
+    """A baseline file's JSON; anything unreadable is a GateInputError naming the file."""
+    from harness.textfiles import decode
+
+    again = "save it again with 'harness baseline save results/<run-id> --to " + f"{path}'"
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise GateInputError(f"{path}: baseline not found; create one with "
+                             f"'harness baseline save results/<run-id> --to {path}'") from None
+    except OSError as exc:
+        raise GateInputError(f"{path}: cannot read the baseline ({exc.strerror or exc})") \
+            from None
+    try:
+        return json.loads(decode(raw, path))
+    except HarnessError as exc:  # not UTF-8
+        raise GateInputError(f"{exc.args[0]}; a baseline is JSON written by harness: {again}") \
+            from None
+    except json.JSONDecodeError as exc:
+        raise GateInputError(f"{path}:{exc.lineno}: not a valid baseline file (invalid JSON: "
+                             f"{exc.msg}); {again}") from None
+    except (ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise GateInputError(f"{path}: not a valid baseline file ({reason}); {again}") from None
 
 
 def _entry(group: pd.DataFrame, column: str, max_output_chars: int) -> dict[str, Any]:

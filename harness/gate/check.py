@@ -367,8 +367,10 @@ def check_experiment(experiment: str | Path, baseline: Baseline | str | Path,
     The baseline is read first, so a missing or broken one costs no model calls.
     """
     from harness.api import run
+    from harness.preflight import check_experiment_baseline
 
     base = baseline if isinstance(baseline, Baseline) else Baseline.load(baseline)
+    check_experiment_baseline(experiment, base, overrides)
     samples = run(experiment, results_dir=results_dir, reports_dir=reports_dir, quiet=quiet,
                   client=client, **overrides)
     return check_run(samples, base, settings)

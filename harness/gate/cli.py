@@ -75,7 +75,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     from harness.stats.errors import StatsError
 
     settings = _settings(args)
+    from harness.preflight import check_experiment_baseline, check_outputs
+
+    running = not args.run and args.experiment is not None
+    check_outputs({"--results-dir": args.results_dir if running else None,
+                   "--reports-dir": args.reports_dir if running and not args.no_report else None},
+                  {"--junit": args.junit, "--summary": args.summary, "--json": args.json})
     baseline = Baseline.load(args.baseline)
+    if running:  # a foreign baseline is found before the experiment runs
+        from harness.cli import run_overrides
+
+        check_experiment_baseline(args.experiment, baseline, run_overrides(args))
     try:
         if args.run:
             if args.experiment is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -121,12 +122,13 @@ def test_cli_prints_one_line_and_exits_2(tmp_path: Path) -> None:
 def test_cli_unknown_task_and_template(tmp_path: Path, add_task: Path) -> None:
     exp = tmp_path / "exp.yaml"
     exp.write_text("tasks: [nope]\nvariants: [zero-shot]\n" + GOOD_MODEL)
+    env = {**os.environ, "OPENAI_API_KEY": "sk-unused"}  # the key is checked first
     done = subprocess.run([sys.executable, "-m", "harness", "run", str(exp)],
-                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env)
     assert done.returncode == 2 and "task 'nope' not found" in done.stderr
     exp.write_text("tasks: [add]\nvariants: [{name: x, template: zero-shoot}]\n" + GOOD_MODEL)
     done = subprocess.run([sys.executable, "-m", "harness", "run", str(exp)],
-                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env)
     assert done.returncode == 2
     assert "no prompt template named 'zero-shoot'" in done.stderr
     assert "zero-shot" in done.stderr.split("library:")[1]

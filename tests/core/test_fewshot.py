@@ -9,7 +9,7 @@ import pytest
 
 from harness.dataset import Item
 from harness.errors import ConfigError
-from harness.fewshot import NearestShots, fixed_shots, random_shots
+from harness.fewshot import NearestShots, NotEnoughShots, fixed_shots, random_shots
 
 
 def item(i: str, text: str) -> Item:
@@ -30,13 +30,28 @@ def test_random_is_seeded_stable_and_independent_of_other_items() -> None:
 
 @pytest.mark.parametrize("seed", range(20))
 def test_no_method_leaks_the_item(seed: int) -> None:
+    # 12 examples, two of them this item: 10 can be shown.
     for shots in (
-        random_shots(QUERY, LEAKY, 11, seed=seed),
-        fixed_shots(QUERY, LEAKY, ["q1", "dup", "p1", "p2"], 4),
-        NearestShots(LEAKY, _bag_of_words).select([QUERY], 11)[QUERY.id],
+        random_shots(QUERY, LEAKY, 10, seed=seed),
+        fixed_shots(QUERY, LEAKY, ["q1", "dup", "p1", "p2"], 2),
+        NearestShots(LEAKY, _bag_of_words).select([QUERY], 10)[QUERY.id],
     ):
         ids = {s.id for s in shots}
         assert "q1" not in ids and "dup" not in ids
+
+
+@pytest.mark.parametrize("method", ["random", "fixed", "similar"])
+def test_no_method_silently_shows_fewer_shots_than_asked(method: str) -> None:
+    """Leaving the item's own copies out must not quietly shorten the prompt: the config (and
+    the manifest and report that quote it) would then misstate what the model saw."""
+    with pytest.raises(NotEnoughShots) as info:
+        if method == "random":
+            random_shots(QUERY, LEAKY, 11, seed=0)
+        elif method == "fixed":
+            fixed_shots(QUERY, LEAKY, ["q1", "dup", "p1", "p2"], 4)
+        else:
+            NearestShots(LEAKY, _bag_of_words).select([QUERY], 11)
+    assert (info.value.available, info.value.wanted) == ((2, 4) if method == "fixed" else (10, 11))
 
 
 def test_fixed_keeps_order_and_rejects_unknown_ids() -> None:

@@ -1,0 +1,210 @@
+"""Checks made before the first paid call and before a run folder exists.
+
+A run that fails on its thirtieth request, or a gate that runs a whole experiment before saying
+the baseline belongs to another one, has cost money and time for a mistake visible in the
+config. Everything here needs no model call and no network: unknown LiteLLM providers, API
+keys missing from the environment (named as LiteLLM names them), output folders and files that
+cannot be written, and a baseline that shares nothing with the experiment. Each problem is one
+:class:`ConfigError` (exit code 2) naming where it was written.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from harness.errors import ConfigError
+
+if TYPE_CHECKING:
+    from harness.config import ExperimentConfig, ModelConfig
+    from harness.gate.baseline import Baseline
+
+LOCAL_PREFIX = "hf/"  # the in-process provider: no server, no key
+
+
+def check_before_run(experiment: ExperimentConfig, *, results_dir: str | Path | None = None,
+                     reports_dir: str | Path | None = None, models: bool = True) -> None:
+    """What ``harness.run`` checks before planning: providers and keys (``models``; off when a
+    custom client replaces LiteLLM), and the folders it will write."""
+    if models:
+        check_models(experiment)
+    if results_dir is not None:
+        check_folder(results_dir, "--results-dir")
+    if reports_dir is not None:
+        check_folder(reports_dir, "--reports-dir")
+
+
+def check_models(experiment: ExperimentConfig) -> None:
+    """Every hosted model's provider is one LiteLLM knows, and its API key is set."""
+    hosted = [(i, m) for i, m in enumerate(experiment.models)
+              if not m.model.startswith(LOCAL_PREFIX)]
+    if not hosted:
+        return
+    from harness.models._litellm import import_litellm
+
+    litellm = import_litellm()
+    for index, model in hosted:
+        _check_provider(litellm, model, experiment.locate("models", index, "model"))
+        if model.api_key_env:
+            if not os.environ.get(model.api_key_env):
+                raise ConfigError(
+                    f"the environment variable {model.api_key_env} is not set (model "
+                    f"{model.label} reads its API key from it); export {model.api_key_env} "
+                    "before running", **experiment.locate("models", index, "api_key_env"))
+            continue
+        if is_keyless(model):
+            continue
+        missing = missing_keys(litellm, model)
+        if missing:
+            names = " or ".join(missing)
+            raise ConfigError(
+                f"{model.model} needs an API key in the environment variable {names}, which is "
+                f"not set; export {missing[0]}=... (or name the variable that holds the key "
+                "with api_key_env)", **experiment.locate("models", index, "model"))
+
+
+def _api_base(model: ModelConfig) -> str | None:
+    base = model.api_base or model.params.get("api_base") or model.params.get("base_url")
+    return str(base) if base else None
+
+
+def is_keyless(model: ModelConfig) -> bool:
+    """A local server needs no key: the in-process provider, or an api_base on loopback."""
+    if model.model.startswith(LOCAL_PREFIX):
+        return True
+    base = _api_base(model)
+    if not base:
+        return False
+    host = urlparse(base if "//" in base else f"//{base}").hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_provider(litellm: Any, model: ModelConfig, where: dict[str, Any]) -> None:
+    try:
+        litellm.get_llm_provider(model=model.model, api_base=_api_base(model))
+        return
+    except Exception:  # LiteLLM raises its BadRequestError, among others
+        pass
+    provider = model.model.split("/", 1)[0]
+    known = sorted({str(getattr(p, "value", p)) for p in litellm.provider_list} | {"hf"})
+    guess = difflib.get_close_matches(provider, known, n=1)
+    hint = f"did you mean '{guess[0]}/'? " if guess else ""
+    raise ConfigError(
+        f"unknown provider '{provider}' in '{model.model}'; {hint}write the model as LiteLLM "
+        "does (openai/..., anthropic/..., gemini/..., hosted_vllm/... with api_base) or "
+        "hf/<model folder> for a local model", **where)
+
+
+# LiteLLM also lists settings that are not secrets (AZURE_API_VERSION, OLLAMA_API_BASE,
+# VERTEXAI_PROJECT...), which have defaults or other sources; only a missing key is certain to
+# fail every call.
+def _is_key(name: str) -> bool:
+    return name.endswith(("_API_KEY", "_API_TOKEN", "_KEY")) and "ACCESS_KEY" not in name
+
+
+def missing_keys(litellm: Any, model: ModelConfig) -> list[str]:
+    """The key variables LiteLLM expects for this model that are unset (alternatives: any one
+    of them is enough), from ``litellm.validate_environment``: a local lookup, no network."""
+    try:
+        found = litellm.validate_environment(model=model.model, api_base=_api_base(model))
+    except Exception:  # an internal LiteLLM problem must not block a run it might serve
+        return []
+    missing = [str(name) for name in found.get("missing_keys") or [] if _is_key(str(name))]
+    return [name for name in missing if not os.environ.get(name)]
+
+
+def check_folder(path: str | Path, flag: str) -> None:
+    """``path`` is a folder the harness can write into, or one it can create."""
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{flag} {path}: is a file, not a folder; give a folder")
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"{flag} {path}: cannot create it, {existing} is a file; give "
+                          "another folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{flag} {path}: {existing} is not writable; give a folder you can "
+                          "write to")
+
+
+def check_file(path: str | Path, flag: str) -> None:
+    """``path`` is a file the harness can write (its folder can be created)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise ConfigError(f"{flag} {path}: is a folder; give a file path")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ConfigError(f"{flag} {path}: the file is not writable")
+    check_folder(path.parent, flag)
+
+
+def check_outputs(folders: Mapping[str, str | Path | None],
+                  files: Mapping[str, str | Path | None]) -> None:
+    """Folders and files named on the command line (flag -> path; None: not asked for)."""
+    for flag, folder in folders.items():
+        if folder is not None:
+            check_folder(folder, flag)
+    for flag, file in files.items():
+        if file is not None:
+            check_file(file, flag)
+
+
+def check_baseline_matches(experiment: ExperimentConfig, baseline: Baseline) -> None:
+    """The baseline holds some task x variant x model of this experiment, with items in common:
+    otherwise the gate would run the whole experiment only to find nothing to compare."""
+    from harness.config import load_task
+    from harness.dataset import load_items
+    from harness.paths import resolve_task
+
+    base = experiment.source.parent
+    configs = [load_task(resolve_task(ref, base)) for ref in experiment.tasks]
+    planned = {(t.name, v.name, m.label) for t in configs for v in experiment.variants
+               for m in experiment.models}
+    shared = planned & set(baseline.cells)
+    where = f"baseline {baseline.source}" if baseline.source else "the baseline"
+    if not shared:
+        raise ConfigError(
+            f"{where} holds none of this experiment's task / variant / model cells (baseline: "
+            f"{_names(baseline.cells)}; experiment {experiment.source}: {_names(planned)}); "
+            "it was saved from another experiment or task: pass this experiment's baseline, or "
+            "save one with 'harness baseline save results/<run-id> --to <file>'")
+    by_task = {}
+    for config in configs:
+        if any(cell[0] == config.name for cell in shared):
+            items = load_items(config, config.eval_split)
+            by_task[config.name] = {i.id for i in items[:experiment.limit]}
+    if not any(set(baseline.cells[cell]) & by_task.get(cell[0], set()) for cell in shared):
+        example = next(iter(baseline.cells[next(iter(shared))]), "none")
+        raise ConfigError(
+            f"{where} and experiment {experiment.source} share no item ids (e.g. baseline item "
+            f"'{example}'), so nothing could be paired; it was saved from other data: pass "
+            "this experiment's baseline")
+
+
+def _names(cells: Any) -> str:
+    names = sorted(" / ".join(cell) for cell in cells)
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "") \
+        if names else "none"
+
+
+def check_experiment_baseline(experiment: str | Path | ExperimentConfig, baseline: Baseline,
+                              overrides: Mapping[str, Any] | None = None) -> None:
+    """:func:`check_baseline_matches` for the gate: an experiment file plus the command line's
+    overrides (``--limit``, ``--model``), checked before anything runs."""
+    from harness.api import apply_overrides
+    from harness.config import ExperimentConfig, load_experiment
+
+    config = experiment if isinstance(experiment, ExperimentConfig) else \
+        load_experiment(Path(experiment))
+    check_baseline_matches(apply_overrides(config, **dict(overrides or {})), baseline)

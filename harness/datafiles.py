@@ -63,22 +63,29 @@ def _jsonl_rows(text: str, path: Path) -> Rows:
 
 def _csv_rows(text: str, path: Path) -> Rows:
     csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: a quote never closed, or text after a closing quote ("a"b), is an error rather
+    # than a cell that silently swallows the rows after it.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: Rows = []
     header: list[str] | None = None
-    try:
-        for cells in reader:
-            if not cells:  # a blank line
-                continue
-            # The line a row starts on, as an editor shows it: the reader's count is where the
-            # row ends, after any line breaks inside quoted cells.
-            line = reader.line_num - sum(cell.count("\n") for cell in cells)
-            if header is None:
-                header = _header(cells, path, line)
-                continue
-            rows.append((line, _csv_row(header, cells, path, line)))
-    except csv.Error as exc:
-        raise ConfigError(f"invalid CSV: {exc}", file=path, line=reader.line_num) from None
+    while True:
+        # The line a row starts on, as an editor shows it: the one after the previous row
+        # (blank lines are rows of no cells; quoted cells may span lines).
+        line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            hint = "; a quoted cell is never closed (look for a stray \")" if "end of data" in \
+                str(exc) else "; quote the whole cell and double any quote inside it (\"\")"
+            raise ConfigError(f"invalid CSV: {exc}{hint}", file=path, line=line) from None
+        if not cells:  # a blank line
+            continue
+        if header is None:
+            header = _header(cells, path, line)
+            continue
+        rows.append((line, _csv_row(header, cells, path, line)))
     return rows
 
 

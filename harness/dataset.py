@@ -84,6 +84,9 @@ def _render(task: TaskConfig, key: str, source: str, row: dict[str, Any], where:
 def load_items(task: TaskConfig, split: str) -> list[Item]:
     """Load one split of a task as items, rendering ``input``/``target`` for every row."""
     path = task.data_path(split)
+    if not path.exists():
+        raise ConfigError(f"data file {path} not found; fix the path (it is relative to the "
+                          "task's folder)", **task.locate("data", split))
     items: list[Item] = []
     seen: dict[str, int] = {}
     for line, raw in read_rows(path):

@@ -215,6 +215,9 @@ def _read_corpus(task: TaskPlan) -> tuple[list[Any], dict[str, str]]:
     corpus = task.config.corpus
     assert corpus is not None
     path = task.config.resolve(corpus.path)
+    if not path.exists():
+        raise ConfigError(f"corpus file {path} not found; fix the path (it is relative to the "
+                          "task's folder)", **task.config.locate("corpus", "path"))
     docs, titles = [], {}
     for line, row in read_rows(path):
         if corpus.id_field not in row or corpus.text_field not in row:
@@ -325,7 +328,12 @@ def build_plan(
             "answer_format": task.config.answer_format,
             "choices": task.config.choices or [],
         }
-        for variant in variants.values():
+        for index, variant in enumerate(variants.values()):
+            if variant.config.rag and task.config.corpus is None:
+                raise ConfigError(
+                    f"rag: on, but task '{task.config.name}' ({task.config.source}) has no "
+                    "corpus to retrieve from; add corpus: to the task, or set rag: off",
+                    **experiment.locate("variants", index, "rag"))
             chosen = shots.for_items(variant.config)
             retrieved, titles = ({}, {})
             if variant.config.rag:

@@ -68,7 +68,8 @@ class PromptTemplate:
         if not messages or (messages[-1]["role"] == "assistant" and not messages[-1]["content"]):
             messages = [m for m in messages if m["content"]]
         if not messages:
-            raise ValueError("the template rendered no message")
+            raise ValueError("the template rendered no message (it is empty, or every message in "
+                             "it is blank)")
         return messages
 
 

@@ -151,9 +151,10 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         _tick()
         target = getattr(__obj, "__wrapped__", __obj)
-        if isinstance(getattr(target, "__self__", None), str):  # "x".center(10**9), .format
+        if target is not _bounded_range:  # "x".center(10**9), lipsum(10**8): sizes, counts
             for value in (*args, *kwargs.values()):
                 _check_int(value)
+        if isinstance(getattr(target, "__self__", None), str):  # "{:999999999}".format(1)
             _check_widths(target.__self__)
         return super().call(__context, __obj, *args, **kwargs)
 
@@ -195,6 +196,11 @@ def describe(exc: BaseException) -> str:
         return "the template calls itself too deeply (a recursive macro?)"
     if isinstance(exc, MemoryError):
         return "the template ran out of memory"
+    if "no loader" in str(exc):
+        return ("{% include %}, {% import %} and {% extends %} are not available: put the text "
+                "in the template itself, or pass it in with vars")
+    if type(exc) is ValueError:
+        return str(exc)
     return f"{type(exc).__name__}: {exc}"
 
 

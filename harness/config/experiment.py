@@ -114,6 +114,10 @@ class ModelConfig(BaseModel):
                 f"'{value}' has no provider prefix; write it as LiteLLM does, e.g. "
                 f"openai/{value} or hf/<model folder>"
             )
+        provider, name = value.split("/", 1)
+        if not provider.strip() or not name.strip("/ "):
+            raise ValueError(f"'{value}' needs a provider and a model name, e.g. "
+                             "openai/gpt-4o-mini or hf/<model folder>")
         return value
 
     @property

@@ -15,12 +15,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     field_validator,
     model_validator,
 )
 
 from harness.config.validation import Located, validate
-from harness.config.yaml_lines import load_yaml
+from harness.config.yaml_lines import KeyPath, dotted, line_for, load_yaml
 
 
 class Step(BaseModel):
@@ -94,6 +95,7 @@ class TaskConfig(BaseModel):
     # The folder the task file sits in: data paths are relative to it.
     root: Path = Field(default=Path("."), exclude=True)
     source: Path = Field(default=Path("task.yaml"), exclude=True)
+    _lines: dict[KeyPath, int] = PrivateAttr(default_factory=dict)  # set by load_task
 
     @field_validator("scorers", mode="before")
     @classmethod
@@ -128,6 +130,10 @@ class TaskConfig(BaseModel):
             )
         return self
 
+    def locate(self, *loc: str | int) -> dict[str, Any]:
+        """Where ``loc`` was written, as ConfigError arguments: file, line and key path."""
+        return {"file": self.source, "line": line_for(self._lines, loc), "key": dotted(loc)}
+
     def resolve(self, relative: str) -> Path:
         """A path written in the task file, which is relative to the task's folder."""
         return (self.root / relative).resolve()
@@ -145,4 +151,5 @@ def load_task(path: Path) -> TaskConfig:
     task = validate(TaskConfig, data, file=path, lines=lines)
     task.root = path.parent.resolve()
     task.source = path
+    task._lines = lines
     return task

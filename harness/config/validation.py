@@ -51,6 +51,9 @@ def _message(error: dict[str, Any], model: type[BaseModel], loc: KeyPath) -> str
     if kind == "missing":
         return f"required key is missing: add '{loc[-1]}: ...'" if loc else \
             "required key is missing"
+    if kind == "string_pattern_mismatch":
+        return (f"{error.get('input')!r} is not a valid name: use letters, digits, '_', '.', "
+                "'+' or '-', starting with a letter or digit")
     msg = str(error.get("msg", "invalid value"))
     return msg.removeprefix("Value error, ")
 

@@ -152,7 +152,11 @@ def _yaml_error(exc: yaml.YAMLError, text: str, path: Path) -> ConfigError:
 def load_yaml(path: Path) -> tuple[Any, dict[KeyPath, int]]:
     """Parse ``path`` and return its data with a key-path -> line map."""
     text = read_text(path)
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # refuses control characters already
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, text, path) from None
+    node = None
     try:  # one parse: the node tree gives the lines, constructing it gives the data
         node = loader.get_single_node()
         if node is not None:

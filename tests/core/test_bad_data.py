@@ -48,6 +48,9 @@ def _fails(tmp_path: Path, name: str, content: bytes, pattern: str) -> str:
     ("rows.csv", b"id,q,ans\na,1 + 1,2\nb,2, + 2,4\n",
      r":3: row has 4 cells but the header has 3 columns; quote a cell that contains a comma"),
     ("rows.csv", b"id,q,q\na,1,2\n", r":1: column 'q' appears twice in the header"),
+    # A quote never closed used to swallow every row after it into one cell.
+    ("rows.csv", b'id,q,ans\na,"1 + 1,2\nb,2 + 2,4\n', r":2: invalid CSV: unexpected end of data"),
+    ("rows.csv", b'id,q,ans\na,"1 + 1"x,2\n', r":2: invalid CSV: ',' expected after"),
     ("rows.csv", b"id,q,ans\na,1 + 1,2\nb,caf\xe9,4\n",
      r":3: not valid UTF-8 \(byte 0xe9 at column 6\); save the file as UTF-8 \(in Excel"),
     ("rows.jsonl", b'{"id": "a", "q": "1", "ans": 2}\n{"id": "b", "q": "\xff", "ans": 2}\n',

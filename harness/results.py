@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from harness.errors import ConfigError, HarnessError
+from harness.errors import ConfigError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -137,14 +137,20 @@ def read_records(run_dir: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     latest: dict[str, dict[str, Any]] = {}
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            if not line.endswith("\n"):
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if not raw.endswith(b"\n"):
                 break  # torn write from a killed process
             try:
-                record = json.loads(line)
+                record = json.loads(raw.decode("utf-8"))
             except json.JSONDecodeError:
                 continue
+            except ValueError:  # bytes that are not UTF-8: not written by the harness
+                raise ConfigError(f"{path}:{number}: not a sample record (not valid UTF-8); the "
+                                  "file was damaged: run the experiment again") from None
+            if not isinstance(record, dict) or not isinstance(record.get("sample_id"), str):
+                raise ConfigError(f"{path}:{number}: not a sample record (no sample_id); the "
+                                  "file was damaged: run the experiment again")
             latest[record["sample_id"]] = record
     return list(latest.values())
 
@@ -154,9 +160,12 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise HarnessError(f"{run_dir}: not a run folder (no {MANIFEST})") from None
+        raise ConfigError(f"{run_dir}: not a run folder (no {MANIFEST})") from None
     except json.JSONDecodeError as exc:
-        raise HarnessError(f"{path}:{exc.lineno}: manifest is not valid JSON: {exc.msg}") from None
+        raise ConfigError(f"{path}:{exc.lineno}: manifest is not valid JSON: {exc.msg}") from None
+    except ValueError:
+        raise ConfigError(f"{path}: manifest is not valid UTF-8; the run folder was damaged") \
+            from None
 
 
 def resolve_run_dir(path: str | Path, results_dir: str | Path = "results") -> Path:

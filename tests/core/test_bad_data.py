@@ -135,3 +135,17 @@ def test_a_corrupt_baseline_is_bad_input(tmp_path: Path, add_task: Path, content
         done, _ = harness_cli(tmp_path, "check", str(path), "--baseline", str(baseline))
         assert server.stats()["requests"] == 0
     assert_bad_input(done, str(baseline), *words, results=tmp_path / "results")
+
+
+@pytest.mark.parametrize(("line", "words"), [
+    (b"\xff\xfe not text\n", "samples.jsonl:2: not a sample record (not valid UTF-8)"),
+    (b"[1, 2]\n", "samples.jsonl:2: not a sample record (no sample_id)"),
+])
+def test_a_damaged_run_folder_is_bad_input(tmp_path: Path, line: bytes, words: str) -> None:
+    run = tmp_path / "results" / "r1"
+    run.mkdir(parents=True)
+    (run / "manifest.json").write_text(json.dumps({"run_id": "r1", "status": "complete"}))
+    (run / "samples.jsonl").write_bytes(b'{"sample_id": "s1"}\n' + line)
+    for args in (["report", str(run)], ["baseline", "save", str(run), "--to", "b.json"]):
+        done, _ = harness_cli(tmp_path, *args)
+        assert_bad_input(done, words)

@@ -39,6 +39,21 @@ def read_rows(path: Path) -> Rows:
     return _csv_rows(text, path) if suffix == ".csv" else _jsonl_rows(text, path)
 
 
+class _DuplicateKey(Exception):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    row = dict(pairs)
+    if len(row) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return row
+
+
 def _jsonl_rows(text: str, path: Path) -> Rows:
     rows = []
     # Split on newlines only: JSON strings may hold U+2028 and other line separators.
@@ -46,7 +61,10 @@ def _jsonl_rows(text: str, path: Path) -> Rows:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = json.loads(line, object_pairs_hook=_no_duplicates)
+        except _DuplicateKey as exc:
+            raise ConfigError(f"key '{exc.args[0]}' appears twice in this row (JSON keeps the "
+                              "last silently); keep one", file=path, line=number) from None
         except json.JSONDecodeError as exc:
             raise ConfigError(f"invalid JSON: {exc.msg} (column {exc.colno}); each line must "
                               "be one JSON object", file=path, line=number) from None

@@ -7,6 +7,7 @@ a bad data row therefore stops the run before the first (paid) model call.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -18,8 +19,14 @@ from harness.dataset import Item, load_items
 from harness.errors import ConfigError
 from harness.fewshot import NearestShots, NotEnoughShots, fixed_shots, random_shots
 from harness.parsers import Parse, build_parser
-from harness.paths import cache_root, resolve_task
-from harness.prompting import PromptTemplate, load_template, render_messages, resolve_template
+from harness.paths import cache_root, resolve_task, search_dirs
+from harness.prompting import (
+    PromptTemplate,
+    load_template,
+    render_messages,
+    resolve_template,
+    template_names,
+)
 from harness.scorers import Scorer, build_scorer
 
 
@@ -109,12 +116,26 @@ def _located(error: ConfigError, where: dict[str, Any]) -> ConfigError:
     return ConfigError(error.message, **where)
 
 
+def _task_names(base: Path) -> list[str]:
+    return sorted({p.parent.name for d in search_dirs(base, "tasks") if d.is_dir()
+                   for p in d.glob("*/task.yaml")})
+
+
+def _suggest(error: ConfigError, name: str, known: list[str]) -> ConfigError:
+    """The error, with "did you mean" when a known name is close to the one written."""
+    guess = difflib.get_close_matches(name, known, n=1)
+    if not guess or guess[0] == name:
+        return error
+    return ConfigError(f"{error.message}; did you mean '{guess[0]}'?", file=error.file,
+                       line=error.line, key=error.key)
+
+
 def _load_task(reference: str, base: Path, limit: int | None,
                where: dict[str, Any]) -> TaskPlan:
     try:
         path = resolve_task(reference, base)
     except ConfigError as exc:
-        raise _located(exc, where) from None
+        raise _located(_suggest(exc, reference, _task_names(base)), where) from None
     config = load_task(path)
     items = load_items(config, config.eval_split)
     if limit is not None:
@@ -130,7 +151,7 @@ def _variant(config: VariantConfig, tasks: dict[str, TaskPlan], base: Path,
     try:
         path = resolve_template(config.template, base)
     except ConfigError as exc:
-        raise _located(exc, where) from None
+        raise _located(_suggest(exc, config.template, template_names(base)), where) from None
     template = load_template(path)
     reasoning = template.reasoning if config.reasoning is None else config.reasoning
     parsers: dict[str, Parse] = {}

@@ -83,6 +83,11 @@ def _search_dirs(base: Path) -> list[Path]:
     return [*search_dirs(base, "prompts"), BUILTIN_DIR]
 
 
+def template_names(base: Path) -> list[str]:
+    """The library: templates findable by bare name from ``base``."""
+    return sorted({p.stem for d in _search_dirs(base) if d.is_dir() for p in d.glob("*.j2")})
+
+
 def resolve_template(reference: str, base: Path) -> Path:
     """Find a template by path (relative to ``base`` or the working folder) or library name."""
     candidate = Path(reference)
@@ -97,7 +102,7 @@ def resolve_template(reference: str, base: Path) -> Path:
             path = folder / f"{reference}{suffix}"
             if path.is_file():
                 return path.resolve()
-    known = sorted({p.stem for d in _search_dirs(base) if d.is_dir() for p in d.glob("*.j2")})
+    known = template_names(base)
     raise ConfigError(
         f"no prompt template named '{reference}' (library: {', '.join(known) or 'empty'}); "
         "give a template name from prompts/ or a path to a .j2 file"

@@ -122,8 +122,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from harness.gate.check import compare_runs
+    from harness.preflight import check_outputs
     from harness.stats.errors import StatsError
 
+    check_outputs({}, {"--junit": args.junit, "--summary": args.summary, "--json": args.json})
     try:
         return emit(compare_runs(args.run_a, args.run_b, _settings(args)), args)
     except StatsError as exc:

@@ -56,6 +56,8 @@ def _fails(tmp_path: Path, name: str, content: bytes, pattern: str) -> str:
     ("rows.jsonl", b'{"id": "a", "q": "1", "ans": 2}\n{"id": "b", "q": "\xff", "ans": 2}\n',
      r":2: not valid UTF-8 \(byte 0xff"),
     ("rows.jsonl", b'{"id": "a", "q": "1", "ans": 2}\n[1, 2]\n', r":2: each line must be a JSON"),
+    # JSON keeps the last of two equal keys, silently: the first answer would be lost.
+    ("rows.jsonl", b'{"id": "a", "q": "1", "ans": 2, "ans": 3}\n', r":1: key 'ans' appears twice"),
     ("rows.jsonl", b'{"id": "a", "q": "1", "ans": ' + b"9" * 5000 + b"}\n", r":1: invalid JSON"),
     ("rows.jsonl", b'{"id": "a", "q": ' + b"[" * 100000 + b"]" * 100000 + b', "ans": 1}\n',
      r":1: invalid JSON: nested too deeply"),

@@ -132,6 +132,8 @@ def test_task_file_messages_point_at_the_key(tmp_path: Path) -> None:
      "{exp}:4: variants[1].template: no prompt template named 'zero-shoot'"),
     ("\n  - {name: x, template: prompts/missing.j2}",
      "{exp}:3: variants[0].template: template file 'prompts/missing.j2' not found"),
+    ("\n  - {name: x, template: few-shto}",
+     "{exp}:3: variants[0].template: no prompt template named 'few-shto'"),
     # More shots than the few-shot split holds (6): an error, not a silent 6.
     ("\n  - zero-shot\n  - {name: fs, template: few-shot, shots: 12}",
      "{exp}:4: variants[1].shots: 12 shots asked for, but the few-shot split 'fewshot' of task "
@@ -144,6 +146,19 @@ def test_plan_errors_point_into_the_experiment(tmp_path: Path, add_task: Path, v
         done, _ = harness_cli(tmp_path, "run", str(path))
         assert server.stats()["requests"] == 0
     assert_bad_input(done, expected.format(exp=path), results=tmp_path / "results")
+
+
+def test_misspelt_names_get_a_suggestion(tmp_path: Path, add_task: Path) -> None:
+    from harness.plan import build_plan
+
+    path = tmp_path / "exp.yaml"
+    path.write_text("tasks: [add]\nvariants:\n  - {name: x, template: few-shto}\n" + MODEL)
+    with pytest.raises(ConfigError, match=r":3: variants\[0\].template: .*did you mean 'few-shot'"):
+        build_plan(load_experiment(path))
+    path.write_text("tasks: [ad]\nvariants: [zero-shot]\n" + MODEL)
+    with pytest.raises(ConfigError, match=r":1: tasks\[0\]: task 'ad' not found.*did you mean "
+                                          "'add'"):
+        build_plan(load_experiment(path))
 
 
 def test_shots_equal_to_the_pool_are_all_shown(tmp_path: Path, add_task: Path) -> None:

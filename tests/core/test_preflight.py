@@ -140,6 +140,12 @@ def test_check_refuses_an_unwritable_report_path_before_running(
     assert_bad_input(done, flag, "is a folder", results=tmp_path / "results")
 
 
+def test_compare_refuses_an_unwritable_report_path(tmp_path: Path) -> None:
+    (tmp_path / "a-folder").mkdir()
+    done, _ = harness_cli(tmp_path, "compare", "results/a", "results/b", "--junit", "a-folder")
+    assert_bad_input(done, "--junit a-folder: is a folder")
+
+
 def test_the_python_api_checks_too(tmp_path: Path, add_task: Path,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     import harness

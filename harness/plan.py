@@ -17,7 +17,7 @@ from typing import Any
 from harness.config import ExperimentConfig, ModelConfig, TaskConfig, VariantConfig, load_task
 from harness.dataset import Item, load_items
 from harness.errors import ConfigError
-from harness.fewshot import NearestShots, NotEnoughShots, fixed_shots, random_shots
+from harness.fewshot import ShotPlanner
 from harness.parsers import Parse, build_parser
 from harness.paths import cache_root, resolve_task, search_dirs
 from harness.prompting import (
@@ -163,71 +163,6 @@ def _variant(config: VariantConfig, tasks: dict[str, TaskPlan], base: Path,
     return VariantPlan(config=config, template=template, reasoning=reasoning, parsers=parsers)
 
 
-class _Shots:
-    """Few-shot selection for one task, with the pool and similarity index built once."""
-
-    def __init__(self, task: TaskPlan, seed: int, embed: Callable[[], Embed],
-                 experiment: ExperimentConfig) -> None:
-        self.task = task
-        self.experiment = experiment
-        self.seed = seed
-        self._embed = embed
-        self._pool: list[Item] | None = None
-        self._nearest: NearestShots | None = None
-
-    def _where(self, variant: VariantConfig, key: str) -> dict[str, Any]:
-        index = [v.name for v in self.experiment.variants].index(variant.name)
-        return self.experiment.locate("variants", index, key)
-
-    def pool(self, variant: VariantConfig) -> list[Item]:
-        if self._pool is None:
-            split = self.task.config.fewshot_split
-            if split is None:
-                raise ConfigError(
-                    f"{variant.shots} shots asked for, but task '{self.task.config.name}' "
-                    f"({self.task.config.source}) names no fewshot_split to take them from; "
-                    "add one to the task, or set shots: 0",
-                    **self._where(variant, "shots"),
-                )
-            self._pool = load_items(self.task.config, split)
-        return self._pool
-
-    def for_items(self, variant: VariantConfig) -> dict[str, list[Item]]:
-        """Every item's shots: exactly ``shots`` of them, or a ConfigError saying why not."""
-        items = self.task.items
-        if variant.shots == 0:
-            return {item.id: [] for item in items}
-        pool = self.pool(variant)
-        split = self.task.config.fewshot_split
-        if variant.shots > len(pool):
-            raise ConfigError(
-                f"{variant.shots} shots asked for, but the few-shot split '{split}' of task "
-                f"'{self.task.config.name}' has {len(pool)} example(s) "
-                f"({self.task.config.data_path(str(split))}); lower shots to at most "
-                f"{len(pool)} or add examples", **self._where(variant, "shots"))
-        try:
-            return self._select(variant, items, pool)
-        except NotEnoughShots as short:
-            raise ConfigError(
-                f"{variant.shots} shots asked for, but item '{short.item.id}' can be shown only "
-                f"{short.available}: an item never sees itself or a copy of its own input, and "
-                f"the few-shot split '{split}' has {len(pool)} example(s); lower shots to "
-                f"{short.available} or add examples", **self._where(variant, "shots")) from None
-        except ConfigError as exc:
-            raise _located(exc, self._where(variant, "fewshot_ids")) from None
-
-    def _select(self, variant: VariantConfig, items: list[Item],
-                pool: list[Item]) -> dict[str, list[Item]]:
-        if variant.fewshot == "fixed":
-            ids = variant.fewshot_ids or []
-            return {item.id: fixed_shots(item, pool, ids, variant.shots) for item in items}
-        if variant.fewshot == "random":
-            return {item.id: random_shots(item, pool, variant.shots, self.seed) for item in items}
-        if self._nearest is None:
-            self._nearest = NearestShots(pool, self._embed())
-        return self._nearest.select(items, variant.shots)
-
-
 def _read_corpus(task: TaskPlan) -> tuple[list[Any], dict[str, str]]:
     """The task's documents and their titles (read once per task, however many RAG variants)."""
     from harness.dataset import read_rows
@@ -341,7 +276,7 @@ def build_plan(
     corpora: dict[str, tuple[list[Any], dict[str, str]]] = {}
     searches: dict[tuple[Any, ...], tuple[dict[str, list[Retrieved]], dict[str, str]]] = {}
     for task in tasks.values():
-        shots = _Shots(task, experiment.seed, embed or _default_embed, experiment)
+        shots = ShotPlanner(task, experiment.seed, embed or _default_embed, experiment)
         task_context = {
             "name": task.config.name,
             "description": task.config.description,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
+import os
 import re
 import signal
 import threading
@@ -204,26 +205,40 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _expired(signum: int, frame: Any) -> None:
+    if _BUDGET.get() is not None:
+        raise TemplateLimit(f"rendering took more than {RENDER_SECONDS:g} s")
+    # An alarm someone else set while no render runs: act as if this handler were not here.
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGALRM)
+
+
+def _timer_usable() -> bool:
+    """SIGALRM is ours to use: main thread, no handler or timer of anyone else's. The handler
+    is installed once (installing it per render would cost more than the render)."""
+    if threading.current_thread() is not threading.main_thread() \
+            or not hasattr(signal, "setitimer"):
+        return False
+    current = signal.getsignal(signal.SIGALRM)
+    if current is not _expired:
+        if current not in (signal.SIG_DFL, None):
+            return False
+        signal.signal(signal.SIGALRM, _expired)
+    return signal.getitimer(signal.ITIMER_REAL)[0] == 0
+
+
 @contextlib.contextmanager
 def _timer(seconds: float) -> Iterator[None]:
-    """On the main thread with no timer of its own running, SIGALRM interrupts a render that
-    makes no calls the sandbox sees (an empty loop over a large data field)."""
-    usable = (threading.current_thread() is threading.main_thread()
-              and hasattr(signal, "setitimer") and signal.getitimer(signal.ITIMER_REAL)[0] == 0)
-    if not usable:
+    """On the main thread, SIGALRM interrupts a render that makes no call the sandbox sees
+    (an empty loop over a large data field); elsewhere the sandbox's own checks bound it."""
+    if not _timer_usable():
         yield
         return
-
-    def expired(signum: int, frame: Any) -> None:
-        raise TemplateLimit(f"rendering took more than {seconds:g} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
     signal.setitimer(signal.ITIMER_REAL, seconds + 0.5)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
 
 
 def bounded_render(template: Template, context: dict[str, Any]) -> str:

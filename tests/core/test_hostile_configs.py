@@ -198,6 +198,9 @@ COSTLY = [
     "{% set s = 'ab' * 500 %}{% for a in s %}{% for b in s %}{% for c in s %}{% endfor %}"
     "{% endfor %}{% endfor %}",
     "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}",
+    # Empty loops over data make no call the sandbox sees: only the timer stops them.
+    "{% set s = input * 70 %}{% for a in s %}{% for b in s %}{% for c in s %}{% endfor %}"
+    "{% endfor %}{% endfor %}",
 ]
 
 

@@ -223,6 +223,10 @@ def check_experiment_baseline(experiment: str | Path | ExperimentConfig, baselin
     from harness.api import apply_overrides
     from harness.config import ExperimentConfig, load_experiment
 
+    import inspect
+
     config = experiment if isinstance(experiment, ExperimentConfig) else \
         load_experiment(Path(experiment))
-    check_baseline_matches(apply_overrides(config, **dict(overrides or {})), baseline)
+    accepted = inspect.signature(apply_overrides).parameters
+    settings = {k: v for k, v in (overrides or {}).items() if k in accepted and k != "experiment"}
+    check_baseline_matches(apply_overrides(config, **settings), baseline)

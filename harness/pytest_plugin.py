@@ -92,6 +92,12 @@ def harness_check(request: pytest.FixtureRequest) -> Callable[..., Any]:
             else:
                 from harness.api import run as run_experiment
 
+                if not config.getoption("harness_update_baseline"):  # foreign baseline: no run
+                    from harness.preflight import check_experiment_baseline
+
+                    check_experiment_baseline(_path(root, args["experiment"]),
+                                              Baseline.load(baseline_path), overrides)
+
                 overrides.setdefault("reports_dir", None)
                 samples = run_experiment(_path(root, args["experiment"]), results_dir=out_dir,
                                          quiet=True, **overrides)

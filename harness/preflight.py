@@ -220,10 +220,10 @@ def check_experiment_baseline(experiment: str | Path | ExperimentConfig, baselin
                               overrides: Mapping[str, Any] | None = None) -> None:
     """:func:`check_baseline_matches` for the gate: an experiment file plus the command line's
     overrides (``--limit``, ``--model``), checked before anything runs."""
+    import inspect
+
     from harness.api import apply_overrides
     from harness.config import ExperimentConfig, load_experiment
-
-    import inspect
 
     config = experiment if isinstance(experiment, ExperimentConfig) else \
         load_experiment(Path(experiment))

@@ -49,6 +49,7 @@ def assert_bad_input(done: subprocess.CompletedProcess[str], *words: str,
     assert "Traceback" not in done.stderr, done.stderr[-2000:]
     assert len(err.splitlines()) == 1, err
     assert err.startswith("harness: error: "), err
+    assert done.stdout.strip() == "", done.stdout[-2000:]
     for word in words:
         assert word in err, (word, err)
     if results is not None:

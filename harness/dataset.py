@@ -92,12 +92,13 @@ def load_items(task: TaskConfig, split: str) -> list[Item]:
     for line, raw in read_rows(path):
         row = _context(raw)
         if task.id_field not in raw or _is_null(raw[task.id_field]) or raw[task.id_field] == "":
-            raise ConfigError(f"row has no '{task.id_field}' (the task's id_field)", file=path,
-                              line=line)
+            raise ConfigError(f"row has no '{task.id_field}' (the task's id_field); give every "
+                              "row an id, or set id_field to the column that holds one",
+                              file=path, line=line)
         item_id = str(raw[task.id_field])
         if item_id in seen:
-            raise ConfigError(f"duplicate id '{item_id}' (first at line {seen[item_id]})",
-                              file=path, line=line)
+            raise ConfigError(f"duplicate id '{item_id}' (first at line {seen[item_id]}); ids "
+                              "must be unique", file=path, line=line)
         seen[item_id] = line
         rationale = None
         if task.rationale:

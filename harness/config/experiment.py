@@ -167,8 +167,8 @@ class ExperimentConfig(BaseModel):
             first: dict[str, int] = {}
             for index, name in enumerate(names):
                 if name in first:
-                    field = "name" if what == "variant" else ("name" if
-                                                              self.models[index].name else "model")
+                    named = what == "variant" or self.models[index].name is not None
+                    field = "name" if named else "model"
                     raise Located(
                         f"{what} names must be unique; repeated: {name} (first as {key}"
                         f"[{first[name]}]); give one of them another name", (key, index, field))

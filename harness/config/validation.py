@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -55,7 +56,17 @@ def _message(error: dict[str, Any], model: type[BaseModel], loc: KeyPath) -> str
         return (f"{error.get('input')!r} is not a valid name: use letters, digits, '_', '.', "
                 "'+' or '-', starting with a letter or digit")
     msg = str(error.get("msg", "invalid value"))
-    return msg.removeprefix("Value error, ")
+    if kind == "value_error":  # the harness's own validators say what to do
+        return msg.removeprefix("Value error, ")
+    value = error.get("input")
+    if isinstance(value, (str, int, float, bool)) and len(repr(value)) <= 60:
+        msg += f" (got {value!r})"  # pydantic's own checks: show what was written
+    if kind == "literal_error" and isinstance(value, str):
+        options = re.findall(r"'([^']*)'", str((error.get("ctx") or {}).get("expected", "")))
+        guess = difflib.get_close_matches(value, options, n=1)
+        if guess:
+            msg += f"; did you mean '{guess[0]}'?"
+    return msg
 
 
 def _allowed_keys(model: type[BaseModel], loc: KeyPath) -> list[str]:

@@ -95,6 +95,14 @@ def test_a_moderate_alias_use_still_loads(tmp_path: Path, add_task: Path) -> Non
      "5: variants[0].chunk_overlap: chunk_overlap must be smaller"),
     ("tasks: [add]\nvariants:\n  - {name: x, fewshot: fixed, shots: 3, fewshot_ids: [a]}\n"
      + MODEL, "3: variants[0].shots: shots: 3 but fewshot_ids lists only 1"),
+    # A value of the wrong kind: what was written, and the closest allowed value.
+    ("tasks: [add]\nvariants:\n  - {name: x, fewshot: randm}\n" + MODEL,
+     "3: variants[0].fewshot: Input should be 'random', 'fixed' or 'similar' (got 'randm'); "
+     "did you mean 'random'?"),
+    ("tasks: [add]\nvariants:\n  - {name: 'my variant'}\n" + MODEL,
+     "3: variants[0].name: 'my variant' is not a valid name: use letters, digits"),
+    ("tasks: [add]\nvariants: [zero-shot]\nmodels: ['openai/']\n",
+     "3: models[0].model: 'openai/' needs a provider and a model name"),
     # Bad bytes and values in the YAML itself.
     ("tasks: [add]\nvariants: [zero-shot]\nseed: 2024-13-45\n" + MODEL,
      "3: invalid value: month must be in 1..12"),

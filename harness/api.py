@@ -182,6 +182,10 @@ def run(
     experiment = config if isinstance(config, ExperimentConfig) else load_experiment(Path(config))
     experiment = apply_overrides(experiment, **overrides)
     plan = build_plan(experiment)
+    from harness.redaction import register_model
+
+    for model in plan.models.values():  # their keys are blanked in all the run writes
+        register_model(model)
 
     results_dir = Path(results_dir)
     skip: set[str] = set()

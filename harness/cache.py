@@ -34,6 +34,7 @@ from typing import Any
 
 from harness.config import ModelConfig
 from harness.models.client import Client, Completion
+from harness.redaction import redact
 
 # Part of every key: bump it when the meaning of a stored answer changes.
 KEY_VERSION = "v1"
@@ -118,7 +119,7 @@ class ResponseCache:
                           cost_usd=row[3], latency_s=row[4] or 0.0, cached=True)
 
     def put(self, key: str, model: str, completion: Completion) -> None:
-        self._pending.append((key, model, completion.text, completion.input_tokens,
+        self._pending.append((key, model, redact(completion.text), completion.input_tokens,
                               completion.output_tokens, completion.cost_usd,
                               completion.latency_s, time.time()))
         if (len(self._pending) >= self.flush_every

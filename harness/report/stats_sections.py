@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from harness.report.tables import markdown_table
 from harness.stats.errors import SmallSampleWarning
 from harness.stats.formatting import percent, points, pvalue
 from harness.stats.intervals import SMALL_N
@@ -32,19 +33,8 @@ _METHOD_LABELS = {
 }
 
 
-def _cell(value: object) -> str:
-    """Table cells must not break the table: escape pipes, flatten newlines."""
-    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip() or "–"
-
-
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], align: str) -> str:
-    marks = {"l": ":--", "r": "--:"}
-    lines = [
-        "| " + " | ".join(_cell(h) for h in headers) + " |",
-        "| " + " | ".join(marks[a] for a in align) + " |",
-    ]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+    return markdown_table(headers, rows, align)
 
 
 def _interval(low: float, high: float) -> str:

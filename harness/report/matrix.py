@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 def _entry(diff: float, p: float, alpha: float) -> str:
     if not math.isfinite(diff):
         return "n/a"
-    text = f"{100 * diff:+.1f}" + (f" (p {p:.2g})" if math.isfinite(p) else "")
+    shown = round(100 * diff, 1) + 0.0  # + 0.0: a difference that rounds to zero has no sign
+    text = ("0.0" if shown == 0 else f"{shown:+.1f}") + (f" (p {p:.2g})" if math.isfinite(p)
+                                                          else "")
     return Markdown(f"**{text}**") if math.isfinite(p) and p < alpha else text
 
 

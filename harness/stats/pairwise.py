@@ -163,7 +163,9 @@ def compare_block(
             "boot_ci_high": float(boot_high[p]) if n >= 2 else float("nan"),
             "test": test, "statistic": float(stat), "p_value": float(pval),
             "discordant_a_only": a_only, "discordant_b_only": b_only,
-            "mde": minimum_detectable_effect(se, alpha, power),
+            # No spread in the differences (no discordant pair): the run cannot estimate the
+            # SE a true difference would have, so the MDE is unknown, not zero.
+            "mde": minimum_detectable_effect(se, alpha, power) if se > 0 else float("nan"),
             "sd_diff": se * np.sqrt(n), "correlation": corr,
             "clustered": clustered, "n_clusters": n_units if clustered else np.nan,
             "note": "; ".join(notes),

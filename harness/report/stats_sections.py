@@ -128,8 +128,9 @@ def _notes(summ: pd.DataFrame, variants: pd.DataFrame, models: pd.DataFrame | No
         g = int(clustered["n_clusters"].max())
         notes.append(
             f"Items share clusters (the task's `cluster` field, {g} clusters): standard errors are "
-            "the clustered SE of Miller (2024) and significance tests flip whole clusters, because "
-            "items in one cluster are not independent."
+            "clustered: Miller's (2024) clustered SE times the small-sample factor sqrt(G/(G-1)) "
+            "(the CR1 estimator, slightly wider with few clusters), and significance tests flip "
+            "whole clusters, because items in one cluster are not independent."
         )
     if (summ["epochs"] > 1).any():
         k = int(summ["epochs"].max())

@@ -31,6 +31,7 @@ import re
 import sys
 import threading
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any, TextIO
 
 REDACTED = "<redacted>"
@@ -128,11 +129,26 @@ def _credential_values(value: Any, name: str = "") -> Iterable[tuple[str, str]]:
             yield name, m.group("value")
 
 
+_env_cache: tuple[Any, frozenset[str]] = ((), frozenset())
+
+
+def _env_secrets() -> frozenset[str]:
+    """The credential variables' values, recomputed only when the environment changed (every
+    record a run writes asks, and the environment almost never changes)."""
+    global _env_cache
+    data = getattr(os.environ, "_data", None)
+    key = tuple(data.items()) if isinstance(data, dict) else tuple(os.environ.items())
+    if key != _env_cache[0]:
+        found = frozenset(v.strip() for k, v in os.environ.items()
+                          if credential_env(k) and _usable(v))
+        _env_cache = (key, found)
+    return _env_cache[1]
+
+
 def secrets() -> list[str]:
     """Every value to blank, longest first (so a key containing another goes whole)."""
-    found = {v.strip() for k, v in os.environ.items() if credential_env(k) and _usable(v)}
     with _lock:
-        found |= _registered
+        found = _env_secrets() | _registered
     return sorted(found, key=len, reverse=True)
 
 
@@ -143,14 +159,24 @@ def redact(text: str, values: list[str] | None = None) -> str:
     for secret in secrets() if values is None else values:
         if secret in text:
             text = text.replace(secret, REDACTED)
-        quoted = json.dumps(secret)[1:-1]  # as it appears inside a JSON string
+        quoted = _json_form(secret)  # as it appears inside a JSON string
         if quoted != secret and quoted in text:
             text = text.replace(quoted, REDACTED)
-    text = _URL_USERINFO.sub(lambda m: m.group("scheme") + REDACTED + "@", text)
-    text = _QUERY_PARAM.sub(
-        lambda m: m.group("head") + REDACTED if credential_name(m.group("name"))
-        and m.group("value") != REDACTED else m.group(0), text)
-    return _AUTH_SCHEME.sub(lambda m: m.group("head") + REDACTED, text)
+    # The shapes, each only where its marker occurs (a sample line is kilobytes of prose).
+    if "://" in text and "@" in text:
+        text = _URL_USERINFO.sub(lambda m: m.group("scheme") + REDACTED + "@", text)
+    if "=" in text:
+        text = _QUERY_PARAM.sub(
+            lambda m: m.group("head") + REDACTED if credential_name(m.group("name"))
+            and m.group("value") != REDACTED else m.group(0), text)
+    if "Bearer" in text or "Basic" in text:
+        text = _AUTH_SCHEME.sub(lambda m: m.group("head") + REDACTED, text)
+    return text
+
+
+@lru_cache(maxsize=256)
+def _json_form(secret: str) -> str:
+    return json.dumps(secret)[1:-1]
 
 
 def redact_data(value: Any, values: list[str] | None = None, name: str = "") -> Any:

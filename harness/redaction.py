@@ -54,6 +54,12 @@ _QUERY_PARAM = re.compile(r"(?P<head>[?&;](?P<name>[A-Za-z0-9_.-]+)=)(?P<value>[
 _AUTH_SCHEME = re.compile(
     r"(?P<head>\b(?:Bearer|Basic)\s+)(?P<value>(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{12,})")
 
+# Keys in the published formats of the big providers, blanked by shape wherever they appear
+# (a key no variable holds, quoted back by a proxy).
+_KNOWN_KEY = re.compile(
+    r"\b(?:sk-(?:ant-|proj-|or-)?[A-Za-z0-9_-]{20,}|AIza[0-9A-Za-z_-]{30,}|hf_[A-Za-z0-9]{30,}"
+    r"|gsk_[A-Za-z0-9]{30,}|xai-[A-Za-z0-9]{30,}|gh[pousr]_[A-Za-z0-9]{30,})")
+
 _registered: set[str] = set()
 _lock = threading.Lock()
 
@@ -65,6 +71,12 @@ def credential_name(name: str) -> bool:
     if flat in {"maxtokens", "maxcompletiontokens", "maxoutputtokens", "stoptoken"}:
         return False
     return bool(_CREDENTIAL_NAME.search(flat))
+
+
+def looks_like_credential(value: str) -> bool:
+    """Whether a value has the shape of a credential: ``Bearer <token>``, ``Basic <token>``,
+    or a key in a big provider's published format (``sk-...``, ``AIza...``)."""
+    return bool(_AUTH_SCHEME.search(value) or _KNOWN_KEY.search(value))
 
 
 def credential_env(name: str) -> bool:
@@ -122,11 +134,12 @@ def _credential_values(value: Any, name: str = "") -> Iterable[tuple[str, str]]:
     elif isinstance(value, list | tuple):
         for inner in value:
             yield from _credential_values(inner, name)
-    elif isinstance(value, str) and name and credential_name(name):
-        yield name, value
-        m = _AUTH_SCHEME.search(value)
-        if m:
-            yield name, m.group("value")
+    elif isinstance(value, str):
+        if name and credential_name(name):
+            yield name, value
+        for m in (_AUTH_SCHEME.search(value), _KNOWN_KEY.search(value)):
+            if m:
+                yield name, m.group("value") if "value" in m.groupdict() else m.group(0)
 
 
 _env_cache: tuple[Any, frozenset[str]] = ((), frozenset())
@@ -139,10 +152,19 @@ def _env_secrets() -> frozenset[str]:
     data = getattr(os.environ, "_data", None)
     key = tuple(data.items()) if isinstance(data, dict) else tuple(os.environ.items())
     if key != _env_cache[0]:
-        found = frozenset(v.strip() for k, v in os.environ.items()
-                          if credential_env(k) and _usable(v))
-        _env_cache = (key, found)
+        values = [v.strip() for k, v in os.environ.items() if credential_env(k) and _usable(v)]
+        inner = [s for v in values if v.startswith("{") for s in _json_secrets(v)]
+        _env_cache = (key, frozenset(values + inner))
     return _env_cache[1]
+
+
+def _json_secrets(value: str) -> list[str]:
+    """The credential-named strings inside a JSON credential (``private_key``...)."""
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return []
+    return [v.strip() for _, v in _credential_values(data) if _usable(v)]
 
 
 def secrets() -> list[str]:
@@ -171,6 +193,8 @@ def redact(text: str, values: list[str] | None = None) -> str:
             and m.group("value") != REDACTED else m.group(0), text)
     if "Bearer" in text or "Basic" in text:
         text = _AUTH_SCHEME.sub(lambda m: m.group("head") + REDACTED, text)
+    if any(marker in text for marker in ("sk-", "AIza", "hf_", "gsk_", "xai-", "gh")):
+        text = _KNOWN_KEY.sub(REDACTED, text)
     return text
 
 

@@ -170,11 +170,11 @@ def load_experiment(path: Path) -> ExperimentConfig:
 def _key_in(params: Any) -> bool:
     """Whether ``params`` holds, at any depth, a credential-named entry with a value
     (``api_key``, ``extra_headers: {Authorization: ...}``, ``x-api-key``...)."""
-    from harness.redaction import credential_name
+    from harness.redaction import credential_name, looks_like_credential
 
     if isinstance(params, dict):
         return any((credential_name(str(k)) and isinstance(v, str) and bool(v.strip()))
                    or _key_in(v) for k, v in params.items())
     if isinstance(params, list):
         return any(_key_in(v) for v in params)
-    return False
+    return isinstance(params, str) and looks_like_credential(params)

@@ -57,3 +57,19 @@ def test_credential_names(name: str) -> None:
                                   "X-Team", "api_key_env"])
 def test_not_credential_names(name: str) -> None:
     assert not credential_name(name)
+
+
+def test_known_key_formats_and_json_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    proxy_key = "sk-proj-" + "Ab1" * 10
+    assert redact(f"proxy said: bad key {proxy_key}.", []) == f"proxy said: bad key {REDACTED}."
+    monkeypatch.setenv("VERTEXAI_CREDENTIALS",
+                       '{"type": "service_account", "private_key": "-----BEGIN abc123xyz"}')
+    assert redact("key -----BEGIN abc123xyz leaked") == f"key {REDACTED} leaked"
+
+
+def test_a_credential_shaped_header_under_any_name_is_refused() -> None:
+    from harness.config.experiment import _key_in
+
+    assert _key_in({"extra_headers": {"X-Custom": "Bearer abcdef0123456789"}})
+    assert _key_in({"extra_headers": {"X-Custom": "sk-ant-" + "x1" * 12}})
+    assert not _key_in({"extra_headers": {"X-Team": "evals"}, "stop": ["\n\n"]})

@@ -82,6 +82,11 @@ def _pairs_section(cmp: pd.DataFrame, what: str, group_col: str) -> list[str]:
         intro = (f"Paired comparisons of {what}s on the items both scored, largest effect "
                  "first (p-values not adjusted):")
     lines = [intro, "", _table(headers, rows, "lllrrrrrrrl"), ""]
+    floor = [f"{r['a']} vs {r['b']}" for _, r in cmp.iterrows()
+             if "resolution floor" in str(r.get("note") or "")]
+    if floor:
+        lines += [f"At the resolution floor of the permutation test (the smallest p-value its "
+                  f"draws can give; the true p may be smaller): {', '.join(floor)}.", ""]
     mde = cmp["mde"].to_numpy(dtype=float)
     mde = mde[~pd.isna(mde)]
     if mde.size:

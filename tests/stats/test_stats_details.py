@@ -69,3 +69,12 @@ def test_clustered_comparisons_take_n_permutations_too(make_samples: Factory) ->
     row = analysis.compare(df, n_boot=0, n_permutations=300).iloc[0]
     assert "300 Monte Carlo draws" in row["test"]
     assert "sqrt(G/(G-1))" in row["note"]
+
+
+def test_the_report_says_which_p_values_are_at_the_floor(make_samples: Factory) -> None:
+    from harness.report.stats_sections import _pairs_section
+
+    df = make_samples(variants={"a": 0.2, "b": 0.8}, n_items=60, binary=False, seed=2)
+    cmp = analysis.compare(df, n_boot=0, graded_test="permutation", n_permutations=200)
+    text = "\n".join(_pairs_section(cmp, "variant", "model"))
+    assert "At the resolution floor of the permutation test" in text and "a vs b" in text

@@ -42,11 +42,16 @@ _CREDENTIAL_ENV = re.compile(
     r"(?:KEY|APIKEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|KEY_ID|AUTH|SIGNATURE)$"
 )
 _NOT_A_VALUE = re.compile(r"^(?:true|false|yes|no|none|null|\d+(?:\.\d+)?)$", re.I)
-# A header or parameter name, normalised to lower case letters and digits only.
+# A header or parameter name, normalised to lower case letters and digits only. Not any
+# "...key": a cache_key or sort_key holds a hash, and blanking it would break what reads it.
 _CREDENTIAL_NAME = re.compile(
-    r"(?:apikey|key|token|secret|password|passwd|credentials?|authorization|auth|signature|sig"
-    r"|cookie|sessionid)$"
+    r"(?:apikey|secretkey|privatekey|accesskey|subscriptionkey|token|secret|password|passwd"
+    r"|credentials?|authorization|auth|signature|cookie|sessionid)$"
 )
+# Tokenizer settings (eos_token, pad_token...) are words, not credentials.
+_TOKENIZER_NAME = re.compile(r"(?:eos|bos|pad|stop|unk|sep|cls|mask|start|end|special)tokens?$")
+# In a URL query string a bare "key" or "sig" is a credential (Gemini's ?key=, Azure's SAS sig=).
+_QUERY_CREDENTIAL = {"key", "sig", "code"}
 _URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^/\s@?#'\"<>]+)@")
 _QUERY_PARAM = re.compile(r"(?P<head>[?&;](?P<name>[A-Za-z0-9_.-]+)=)(?P<value>[^&#\s'\"<>]+)")
 # A token after an HTTP auth scheme: at least 12 characters with a digit, so that prose such
@@ -68,9 +73,11 @@ def credential_name(name: str) -> bool:
     """Whether a header, parameter or query key's name says it holds a credential
     (``api_key``, ``x-api-key``, ``Authorization``, ``access_token``, ``key``...)."""
     flat = re.sub(r"[^a-z0-9]", "", name.lower())
-    if flat in {"maxtokens", "maxcompletiontokens", "maxoutputtokens", "stoptoken"}:
-        return False
-    return bool(_CREDENTIAL_NAME.search(flat))
+    return bool(_CREDENTIAL_NAME.search(flat)) and not _TOKENIZER_NAME.search(flat)
+
+
+def _query_credential(name: str) -> bool:
+    return name.lower() in _QUERY_CREDENTIAL or credential_name(name)
 
 
 def looks_like_credential(value: str) -> bool:
@@ -114,7 +121,7 @@ def url_secrets(url: str | None) -> list[str]:
         info = m.group("info")
         found += [info, info.split(":", 1)[-1]]
     found += [q.group("value") for q in _QUERY_PARAM.finditer(url)
-              if credential_name(q.group("name"))]
+              if _query_credential(q.group("name"))]
     return found
 
 
@@ -189,7 +196,7 @@ def redact(text: str, values: list[str] | None = None) -> str:
         text = _URL_USERINFO.sub(lambda m: m.group("scheme") + REDACTED + "@", text)
     if "=" in text:
         text = _QUERY_PARAM.sub(
-            lambda m: m.group("head") + REDACTED if credential_name(m.group("name"))
+            lambda m: m.group("head") + REDACTED if _query_credential(m.group("name"))
             and m.group("value") != REDACTED else m.group(0), text)
     if "Bearer" in text or "Basic" in text:
         text = _AUTH_SCHEME.sub(lambda m: m.group("head") + REDACTED, text)

@@ -45,16 +45,20 @@ def test_credential_named_entries_are_blanked_whole() -> None:
     assert out["params"]["extra_headers"] == {"X-Api-Key": REDACTED, "X-Team": "evals"}
     assert out["params"]["max_tokens"] == 32
     assert out["api_key_env"] == "MY_KEY_VARIABLE"  # a variable's name is not a secret
+    hashes = {"cache_key": "3f2a9c0d1e7b", "config_hash": "9d8e7f6a5b4c"}
+    assert redact_data(hashes, []) == hashes  # hashes others read back must survive
 
 
 @pytest.mark.parametrize("name", ["api_key", "apiKey", "x-api-key", "Authorization",
-                                  "access_token", "x-goog-api-key", "client_secret"])
+                                  "access_token", "x-goog-api-key", "client_secret", "api-key",
+                                  "Ocp-Apim-Subscription-Key", "x-auth-token", "private_key"])
 def test_credential_names(name: str) -> None:
     assert credential_name(name)
 
 
 @pytest.mark.parametrize("name", ["max_tokens", "max_completion_tokens", "top_k", "model",
-                                  "X-Team", "api_key_env"])
+                                  "X-Team", "api_key_env", "cache_key", "sample_key", "key",
+                                  "eos_token", "pad_token", "config_hash"])
 def test_not_credential_names(name: str) -> None:
     assert not credential_name(name)
 

@@ -160,6 +160,47 @@ def test_batcher_groups_by_params_sorts_by_length_and_isolates_failures() -> Non
     assert max(len(lens) for lens, _ in calls) == 3  # requests in flight together were batched
 
 
+class _CharTokenizer(_DigitsTokenizer):
+    """Also encodes: one id per character, so prompts go through ``encode_chat``."""
+
+    def __call__(self, text: str) -> dict[str, list[int]]:
+        return {"input_ids": [1 + ord(c) % 89 for c in text]}
+
+
+def test_local_latency_is_service_time_and_finish_reason_is_reported(tiny: LoadedModel) -> None:
+    """Requests queued behind each other's batches report the time their own batch took, not
+    the time they waited: the latencies of one-at-a-time batches add up to at most the wall
+    time (queueing time would add up to about twice it), and max_tokens is finish 'length'."""
+    from harness.config import ModelConfig
+    from harness.models.client import LiteLLMClient
+
+    name = "tiny-service-time"
+    lm = LoadedModel(name, tiny.model, _CharTokenizer(), tiny.device, (), 95, "test")
+    with hf_loading._REGISTRY_LOCK:
+        hf_loading._REGISTRY[name] = lm
+    model = ModelConfig(model=f"hf/{name}")
+    params = {"temperature": 0.0, "max_tokens": 12, "batch_size": 1, "prefix_cache": False}
+    client = LiteLLMClient()
+
+    async def main() -> tuple[list[Any], float]:
+        started = time.perf_counter()
+        done = await asyncio.gather(*[
+            client.complete(model, [{"role": "user", "content": f"question {i}" * 3}], params)
+            for i in range(6)])
+        return list(done), time.perf_counter() - started
+
+    try:
+        completions, wall = asyncio.run(main())
+    finally:
+        unload_model(name)
+    # The random model may emit its pad id (its end of sequence) early: "stop" then.
+    assert all((c.finish_reason == "length") == (c.output_tokens == 12) for c in completions)
+    assert any(c.finish_reason == "length" for c in completions)
+    assert all(c.response_model == f"hf/{name}" for c in completions)
+    assert all(c.latency_s > 0 for c in completions)
+    assert sum(c.latency_s for c in completions) <= wall
+
+
 def test_parse_params_defaults_and_validation() -> None:
     from harness.models.local_hf import parse_params
 

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+
 @dataclass(frozen=True)
 class Reply:
     """A responder's answer when it is more than text: ``text`` None is a null content, and

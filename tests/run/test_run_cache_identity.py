@@ -11,7 +11,6 @@ import secrets
 from pathlib import Path
 
 import pytest
-from loopback_models import adder
 from run_helpers import write_experiment
 
 import harness
@@ -239,3 +238,23 @@ def test_a_temperature_litellm_drops_makes_the_answers_sampled(tmp_path: Path) -
     plain = ModelConfig(model="openai/gpt-4o-mini", api_base="http://127.0.0.1:9/v1")
     assert client.sent_params(plain, GREEDY)["temperature"] == 0.0
     assert client.key(plain, MESSAGES, GREEDY, 0) == client.key(plain, MESSAGES, GREEDY, 1)
+
+
+def test_a_cache_file_of_the_previous_format_is_upgraded_in_place(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE responses (key TEXT PRIMARY KEY, model TEXT NOT NULL, text TEXT NOT "
+               "NULL, input_tokens INTEGER, output_tokens INTEGER, cost_usd REAL, latency_s "
+               "REAL, created REAL NOT NULL)")
+    db.execute("INSERT INTO responses VALUES ('old', 'm', 'kept', 1, 2, 0.0, 0.1, 0)")
+    db.commit()
+    db.close()
+    cache = ResponseCache(path)
+    cache.put("new", "m", Completion(text="x", finish_reason="length"))
+    cache.close()
+    cache = ResponseCache(path)
+    old, new = cache.get("old"), cache.get("new")
+    assert old is not None and old.text == "kept" and old.finish_reason is None
+    assert new is not None and new.finish_reason == "length"

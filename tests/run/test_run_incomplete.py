@@ -62,7 +62,8 @@ def test_incomplete_answers_are_errors_counted_and_reported(
         assert pd.isna(row["score_numeric"]) and pd.isna(row["answer"])  # out of every score
         if kind == "truncated":
             assert row["finish_reason"] == "length"
-            assert "stopped at max_tokens" in row["error"] and "incomplete_answers: keep" in row["error"]
+            assert "stopped at max_tokens" in row["error"]
+            assert "incomplete_answers: keep" in row["error"]
             assert row["output"] == "Let me think step by step. First"
         elif kind == "filtered":
             assert row["finish_reason"] == "content_filter"

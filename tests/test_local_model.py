@@ -177,7 +177,7 @@ def test_local_latency_is_service_time_and_finish_reason_is_reported(tiny: Loade
     name = "tiny-service-time"
     lm = LoadedModel(name, tiny.model, _CharTokenizer(), tiny.device, (), 95, "test")
     with hf_loading._REGISTRY_LOCK:
-        hf_loading._REGISTRY[name] = lm
+        hf_loading._REGISTRY[name] = (name, lm)
     model = ModelConfig(model=f"hf/{name}")
     params = {"temperature": 0.0, "max_tokens": 12, "batch_size": 1, "prefix_cache": False}
     client = LiteLLMClient()
@@ -199,6 +199,33 @@ def test_local_latency_is_service_time_and_finish_reason_is_reported(tiny: Loade
     assert all(c.response_model == f"hf/{name}" for c in completions)
     assert all(c.latency_s > 0 for c in completions)
     assert sum(c.latency_s for c in completions) <= wall
+
+
+def test_a_changed_or_moved_checkpoint_is_loaded_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process keeps models loaded; a relative name in another directory, or weights
+    retrained in place, must not be answered by the model loaded before."""
+    loads: list[str] = []
+    monkeypatch.setattr(hf_loading, "_load_uncached",
+                        lambda name: loads.append(str(Path(name).resolve())) or object())
+    for side in ("a", "b"):
+        (tmp_path / side / "ckpt").mkdir(parents=True)
+        (tmp_path / side / "ckpt" / "model.safetensors").write_bytes(side.encode() * 10)
+    monkeypatch.chdir(tmp_path / "a")
+    try:
+        first = load_model("ckpt")
+        assert load_model("ckpt") is first and len(loads) == 1
+        weights = tmp_path / "a" / "ckpt" / "model.safetensors"
+        weights.write_bytes(b"retrained!" * 3)
+        os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**7))
+        retrained = load_model("ckpt")
+        assert retrained is not first and len(loads) == 2
+        monkeypatch.chdir(tmp_path / "b")
+        assert load_model("ckpt") is not retrained
+        assert loads[-1] == str((tmp_path / "b" / "ckpt").resolve())
+    finally:
+        unload_model("ckpt")
 
 
 def test_parse_params_defaults_and_validation() -> None:

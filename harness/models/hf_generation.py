@@ -15,7 +15,7 @@ import functools
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.models.hf_loading import LoadedModel
@@ -49,8 +49,9 @@ class GenResult:
     completion_tokens: int
     finish_reason: str  # "stop" (EOS or a stop string) or "length" (max_tokens reached)
     # Seconds the batch that produced this row took to generate and decode: the model's
-    # service time, without the time the request waited for the batch or the device.
-    service_s: float = 0.0
+    # service time, without the time the request waited for the batch or the device. Not
+    # part of what a result is: two generations of the same text are equal.
+    service_s: float = field(default=0.0, compare=False)
 
 
 def encode_chat(lm: LoadedModel, messages: Sequence[dict[str, Any]]) -> list[int]:

@@ -97,3 +97,21 @@ def test_keep_scores_incomplete_answers_and_still_counts_them(
     assert summary["mean"].tolist() == [pytest.approx(4 / 12)]
     report = Path(samples.attrs["report"]).read_text()
     assert "scored as answers (incomplete_answers: keep)" in report
+
+
+@pytest.mark.parametrize("model", ["anthropic/claude-3-5-haiku-20241022",
+                                   "gemini/gemini-1.5-flash"])
+def test_other_wire_formats_report_the_same_kinds(
+    tmp_path: Path, add_task: Path, key: str, model: str
+) -> None:
+    """Anthropic's max_tokens and refusal, Gemini's MAX_TOKENS and SAFETY: LiteLLM names them
+    as OpenAI does, and they are counted as the same kinds."""
+    with LoopbackServer(troubled) as server:
+        exp = write_experiment(tmp_path, server.url, model=model, limit=12,
+                               variants="[zero-shot]",
+                               extra="max_error_rate: 1.0\ncache: false\n")
+        samples = harness.run(exp, results_dir=tmp_path / "r", reports_dir=None, quiet=True)
+    assert samples["incomplete"].value_counts().to_dict() == {
+        "truncated": 2, "filtered": 2, "empty": 4}
+    assert samples["error"].notna().sum() == 8
+    assert (samples.loc[samples["incomplete"].isna(), "score_numeric"] == 1.0).all()

@@ -25,9 +25,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jinja2 import Template, TemplateSyntaxError
 
+from harness.config.yaml_lines import parse_yaml
 from harness.errors import ConfigError
 from harness.paths import search_dirs
 from harness.templating import RenderErrors, bounded_render, describe, environment
@@ -124,11 +124,9 @@ def _load_template(path: Path, mtime_ns: int, size: int) -> PromptTemplate:
     meta: dict[str, Any] = {}
     match = _FRONT.match(source)
     if match:
-        try:
-            meta = yaml.safe_load(match.group("meta")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"bad front matter: {exc}".splitlines()[0], file=path,
-                              line=1) from None
+        # Parsed like a config file (duplicate keys, alias bombs), lines counted from the
+        # template's first line, where the front matter starts.
+        meta = parse_yaml("\n" + match.group("meta"), path)[0] or {}
         if not isinstance(meta, dict):
             raise ConfigError("front matter must be keys and values (reasoning: true, "
                               "description: ...)", file=path, line=1)

@@ -151,7 +151,11 @@ def _yaml_error(exc: yaml.YAMLError, text: str, path: Path) -> ConfigError:
 
 def load_yaml(path: Path) -> tuple[Any, dict[KeyPath, int]]:
     """Parse ``path`` and return its data with a key-path -> line map."""
-    text = read_text(path)
+    return parse_yaml(read_text(path), path)
+
+
+def parse_yaml(text: str, path: Path) -> tuple[Any, dict[KeyPath, int]]:
+    """:func:`load_yaml` for text already read (a template's front matter): same checks."""
     try:
         loader = yaml.SafeLoader(text)  # refuses control characters already
     except yaml.YAMLError as exc:

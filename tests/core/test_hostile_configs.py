@@ -243,3 +243,18 @@ def test_ordinary_template_arithmetic_still_works() -> None:
 
     assert render_string("{{ 2 ** 10 }} {{ 'ab' * 3 }} {{ range(3) | list }} {{ '%05d' % 42 }} "
                          "{{ 'x' | center(5) }}|", {}) == "1024 ababab [0, 1, 2] 00042   x  |"
+
+
+def test_template_front_matter_is_checked_like_a_config(tmp_path: Path) -> None:
+    from harness.prompting import load_template
+
+    path = tmp_path / "t.j2"
+    path.write_text("{#---\nreasoning: true\nreasoning: false\n---#}\n{{ input }}\n")
+    with pytest.raises(ConfigError, match=rf"{path}:3: reasoning: 'reasoning' is written twice"):
+        load_template(path)
+    path.write_text("{#---\n- a\n---#}\n{{ input }}\n")
+    with pytest.raises(ConfigError, match="front matter must be keys and values"):
+        load_template(path)
+    path.write_bytes(b"{{ input }} caf\xe9\n")
+    with pytest.raises(ConfigError, match=rf"{path}:1: not valid UTF-8"):
+        load_template(path)

@@ -58,19 +58,26 @@ ALLOW_OUTSIDE_ENV = "HARNESS_ALLOW_OUTSIDE_PATHS"
 
 
 def project_root(path: Path) -> Path:
-    """The git work tree holding ``path``, or, outside git, the folder ``path`` is in."""
+    """The git work tree holding ``path``; outside git, the folder ``path`` is in, or its
+    parent when only that holds ``tasks/`` or ``prompts/`` (``experiments/x.yaml`` beside
+    ``tasks/``). Never wider: a stray folder high up must not open the whole disk."""
     path = path.resolve()
     folder = path if path.is_dir() else path.parent
     for candidate in (folder, *folder.parents):
         if (candidate / ".git").exists():
             return candidate
+    for candidate in (folder, folder.parent):
+        if (candidate / "tasks").is_dir() or (candidate / "prompts").is_dir():
+            return candidate
     return folder
 
 
 def project_roots(experiment_file: Path) -> tuple[Path, ...]:
-    """Where named files may lie: the experiment file's project and the working folder's."""
-    roots = (project_root(experiment_file), project_root(Path.cwd()))
-    return tuple(dict.fromkeys(roots))
+    """Where named files may lie: the experiment file's project and the working folder's
+    (its git work tree, or the working folder itself)."""
+    cwd = Path.cwd().resolve()
+    cwd_root = next((c for c in (cwd, *cwd.parents) if (c / ".git").exists()), cwd)
+    return tuple(dict.fromkeys((project_root(experiment_file), cwd_root)))
 
 
 def outside_paths_allowed() -> bool:

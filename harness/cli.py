@@ -72,14 +72,28 @@ def _trust_option(parser: argparse.ArgumentParser) -> None:
                              "(same as HARNESS_ALLOW_OUTSIDE_PATHS=1)")
 
 
-def _apply_trust(args: argparse.Namespace) -> None:
-    """``--allow-outside-paths`` is read where paths are resolved, through the environment."""
+def _apply_trust(args: argparse.Namespace) -> str | None:
+    """``--allow-outside-paths`` is read where paths are resolved, through the environment;
+    returns the variable's previous value, which :func:`main` puts back."""
+    import os
+
+    from harness.paths import ALLOW_OUTSIDE_ENV
+
+    before = os.environ.get(ALLOW_OUTSIDE_ENV)
     if getattr(args, "allow_outside_paths", False):
-        import os
-
-        from harness.paths import ALLOW_OUTSIDE_ENV
-
         os.environ[ALLOW_OUTSIDE_ENV] = "1"
+    return before
+
+
+def _restore_trust(before: str | None) -> None:
+    import os
+
+    from harness.paths import ALLOW_OUTSIDE_ENV
+
+    if before is None:
+        os.environ.pop(ALLOW_OUTSIDE_ENV, None)
+    else:
+        os.environ[ALLOW_OUTSIDE_ENV] = before
 
 
 def run_overrides(args: argparse.Namespace) -> dict[str, object]:
@@ -292,8 +306,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     from harness.errors import HarnessError
 
+    trust = _apply_trust(args)
     try:
-        _apply_trust(args)
         return COMMANDS[args.command](args)
     except HarnessError as exc:
         print(f"harness: error: {exc}", file=sys.stderr)
@@ -301,6 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
         return 130
+    finally:
+        _restore_trust(trust)
 
 
 def entry() -> NoReturn:

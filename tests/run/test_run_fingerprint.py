@@ -15,6 +15,7 @@ from harness.cli import main
 from harness.errors import ConfigError
 from harness.testing.loopback import LoopbackServer
 
+
 def write_jsonl(path: Path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 

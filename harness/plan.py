@@ -325,6 +325,8 @@ def build_plan(
         task_part = digest([task_context, task.config.input, task.config.target,
                             task.config.rationale])
         scorer_steps = [(s.name, s.args) for s in task.config.scorers]
+        fields = {item.id: {str(k): digest(v) for k, v in item.fields.items()}  # per item
+                  for item in task.items}
         for variant in variants.values():
             chosen = shots.for_items(variant.config)
             retrieved, titles = ({}, {})
@@ -333,7 +335,8 @@ def build_plan(
                                               searches)
             params = {label: _params(experiment, model, variant.config)
                       for label, model in models.items()}
-            scoring = digest([variant.parser_steps[task.config.name], scorer_steps])
+            scoring = digest([variant.parser_steps[task.config.name], task.config.choices,
+                              scorer_steps])
             common = {
                 "template": digest(variant.template.source),
                 "variant": digest([variant.config.system, variant.config.vars,
@@ -370,7 +373,7 @@ def build_plan(
                     "shots": digest(context["shots"]) if context["shots"] else "",
                     "context": digest([context["documents"], context["context"]])
                     if hits else "",
-                    "fields": {str(k): digest(v) for k, v in item.fields.items()},
+                    "fields": fields[item.id],
                 }
                 for model in models.values():
                     model_params = params[model.label]

@@ -137,3 +137,18 @@ def test_a_limit_shrinking_or_growing_is_not_a_change(
                            quiet=True, limit=4)
         assert len(server.received) == 12
     assert len(more) == 12 and more.attrs["manifest"]["overrides"] == {"limit": 4}
+
+
+def test_a_changed_parser_refuses_resume_as_a_scoring_change(
+    tmp_path: Path, project: Path, key: str
+) -> None:
+    # The prompts are the same, but the finished samples' answers and scores would differ.
+    with LoopbackServer(adder) as server:
+        _, run_id = _finished_run(tmp_path, server.url)
+        task = project / "task.yaml"
+        task.write_text(task.read_text().replace("parser: [last_number]",
+                                                 "parser: [first_line, last_number]"))
+        with pytest.raises(ConfigError) as refused:
+            _resume(tmp_path, run_id)
+    assert "12 finished item(s)" in str(refused.value)
+    assert "item t0: parser or scorers" in str(refused.value)

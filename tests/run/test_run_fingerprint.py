@@ -55,7 +55,9 @@ def _finished_run(tmp_path: Path, url: str) -> tuple[Path, str]:
 
 
 def _resume(tmp_path: Path, run_id: str) -> None:
-    harness.run(resume=run_id, results_dir=tmp_path / "results", reports_dir=None, quiet=True)
+    exp = tmp_path / "exp.yaml"  # named, as before --resume alone was enough
+    harness.run(exp, resume=run_id, results_dir=tmp_path / "results", reports_dir=None,
+                quiet=True)
 
 
 def test_editing_a_field_a_template_reads_refuses_resume_naming_the_item(

@@ -135,7 +135,7 @@ def _load_task(reference: str, base: Path, limit: int | None, *, roots: tuple[Pa
     return TaskPlan(config=config, items=items, scorers=scorers)
 
 
-def _template_path(config: VariantConfig, index: int, base: Path, roots: tuple[Path, ...],
+def template_path(config: VariantConfig, index: int, base: Path, roots: tuple[Path, ...],
                    source: Path) -> Path:
     """A library name, or a path to a template file inside the project."""
     key = ("variants", index, "template")
@@ -305,7 +305,7 @@ def build_plan(
             raise ConfigError(f"task '{plan.config.name}' is listed twice", file=experiment.source)
         tasks[plan.config.name] = plan
     variants = {
-        v.name: _variant(v, tasks, _template_path(v, n, base, roots, experiment.source))
+        v.name: _variant(v, tasks, template_path(v, n, base, roots, experiment.source))
         for n, v in enumerate(experiment.variants)
     }
     models = {m.label: m for m in experiment.models}

@@ -15,7 +15,7 @@ def render_item(
 ) -> str:
     from harness.config import load_task
     from harness.paths import confine, project_roots, resolve_task
-    from harness.plan import build_plan, confine_task_files
+    from harness.plan import build_plan, confine_task_files, template_path
 
     experiment = load_experiment(experiment_path)
     variants = {v.name: v for v in experiment.variants}
@@ -29,6 +29,8 @@ def render_item(
                     for n, ref in enumerate(experiment.tasks)}
     for config in task_configs.values():  # before _item_id reads the data
         confine_task_files(config, roots)
+    index = [v.name for v in experiment.variants].index(variant)  # errors name the file's key
+    template_path(variants[variant], index, base, roots, experiment.source)
     task_refs = {config.name: ref for ref, config in task_configs.items()}
     if task is None:
         task = next(iter(task_refs))

@@ -63,7 +63,8 @@ def test_a_template_outside_the_project_is_refused_unless_allowed(
         assert "--allow-outside-paths" in err
         # render reads templates too
         assert main(["render", str(exp), "--variant", "x", "--item", "0"]) == 2
-        assert "outside the project" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert f"{exp}:3: variants[1].template: " in err and "outside the project" in err
         # The flag, or the variable, says the user trusts this config.
         assert _run(exp, "--allow-outside-paths") == 0
         assert _run(exp) == 2  # the flag held for that command only

@@ -40,12 +40,6 @@ def _sha(text: str | bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-# Settings that change how a run is carried out, not which samples it makes or what they ask:
-# a resumed run may change them (raise the budget, lower the concurrency, add a rate limit).
-OPERATIONAL = {"concurrency", "retries", "max_error_rate", "max_cost_usd", "cache", "cache_dir"}
-OPERATIONAL_MODEL = {"timeout", "max_concurrency", "rpm", "tpm"}
-
-
 def config_hash(plan: Plan) -> str:
     """The plan's identity: every sample's fingerprint (``harness.fingerprint``), so it changes
     exactly when some sample would be sent or scored differently."""
@@ -143,7 +137,8 @@ def build_client(
     Returns the stack, the cache (None when off) and the innermost client, whose ``aclose``
     (when it has one) must run inside the run's event loop.
     """
-    from harness.cache import CachedClient, ResponseCache, cache_file
+    from harness.cache import ResponseCache, cache_file
+    from harness.cached_client import CachedClient
     from harness.models.limits import LimitedClient
     from harness.models.retry import RetryingClient
 
@@ -153,7 +148,9 @@ def build_client(
     if experiment.cache:
         cache = ResponseCache.open(cache_file(experiment.cache_dir))
     if cache is not None:
-        stack = CachedClient(stack, cache)
+        # The LiteLLM client says what each call really sends (after drop_params).
+        mapper = inner if hasattr(inner, "sent_params") else None
+        stack = CachedClient(stack, cache, mapper)  # type: ignore[arg-type]
     return stack, cache, inner
 
 

@@ -336,7 +336,7 @@ def build_plan(
             params = {label: _params(experiment, model, variant.config)
                       for label, model in models.items()}
             scoring = digest([variant.parser_steps[task.config.name], task.config.choices,
-                              scorer_steps])
+                              scorer_steps, experiment.incomplete_answers])
             common = {
                 "template": digest(variant.template.source),
                 "variant": digest([variant.config.system, variant.config.vars,

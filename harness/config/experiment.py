@@ -136,6 +136,9 @@ class ExperimentConfig(BaseModel):
     max_cost_usd: float | None = Field(default=None, gt=0)
     cache: bool = True
     cache_dir: str | None = None
+    # Answers cut off at max_tokens, withheld by a content filter, or empty: errors (kept out
+    # of every score) by default, or scored as they are with "keep" (harness.incomplete).
+    incomplete_answers: Literal["error", "keep"] = "error"
 
     source: Path = Field(default=Path("experiment.yaml"), exclude=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from harness.report.operations import operations
+from harness.report.operations import INCOMPLETE, operations
 from harness.report.tables import markdown_table, pct
 
 if TYPE_CHECKING:
@@ -75,6 +75,24 @@ def _errors(samples: pd.DataFrame) -> list[str]:
             markdown_table(["count", "error"], rows, "rl")]
 
 
+def _incomplete(samples: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
+    """Per cell: answers cut off at max_tokens, withheld by a filter, or empty."""
+    ops = operations(samples)
+    ops = ops[ops[INCOMPLETE].sum(axis=1) > 0]
+    if ops.empty:
+        return []
+    kept = (manifest.get("config") or {}).get("incomplete_answers") == "keep"
+    how = ("they are scored as answers (incomplete_answers: keep)." if kept else
+           "they are errors, excluded from every score (incomplete_answers: keep scores them).")
+    rows = [[r.task, r.model, r.variant, int(r.truncated), int(r.filtered), int(r.empty),
+             int(r.samples)] for r in ops.itertuples()]
+    return ["", "### Incomplete answers", "",
+            f"Answers cut off at max_tokens (truncated), withheld by a content filter "
+            f"(filtered) or empty; {how}", "",
+            markdown_table(["task", "model", "variant", "truncated", "filtered", "empty",
+                            "samples"], rows, "lllrrrr")]
+
+
 def _costs(samples: pd.DataFrame) -> list[str]:
     ops = operations(samples)
     total = ops["cost_usd"].sum(min_count=1)
@@ -125,5 +143,6 @@ def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
         lines += [matrix_markdown(samples, str(task), table=tables.variants),
                   *_figures((figures or {}).get(task, [])),
                   disagreements_markdown(samples, str(task)), ""]
-    lines += ["## Errors", "", *_errors(samples), "", "## Cost", "", *_costs(samples), ""]
+    lines += ["## Errors", "", *_errors(samples), *_incomplete(samples, manifest), "",
+              "## Cost", "", *_costs(samples), ""]
     return "\n".join(lines)

@@ -29,7 +29,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-Responder = Callable[[list[dict[str, str]], dict[str, Any]], str]
+
+@dataclass(frozen=True)
+class Reply:
+    """A responder's answer when it is more than text: ``text`` None is a null content, and
+    ``finish_reason`` (OpenAI's names: stop, length, content_filter) is translated into each
+    wire format's own (Anthropic's max_tokens and refusal, Gemini's MAX_TOKENS and SAFETY)."""
+
+    text: str | None
+    finish_reason: str = "stop"
+
+
+Responder = Callable[[list[dict[str, str]], dict[str, Any]], "str | Reply"]
+_ANTHROPIC_STOP = {"stop": "end_turn", "length": "max_tokens", "content_filter": "refusal"}
+_GEMINI_STOP = {"stop": "STOP", "length": "MAX_TOKENS", "content_filter": "SAFETY"}
 
 
 def echo_last_line(messages: list[dict[str, str]], body: dict[str, Any]) -> str:
@@ -209,10 +222,11 @@ class LoopbackServer:
                 message += f": incorrect API key provided: {sent.removeprefix('Bearer ')}"
             return web.json_response({"error": {"message": message, "type": "server_error"}},
                                      status=status)
-        text = self.responder(messages, body)
+        answer = self.responder(messages, body)
+        reply = answer if isinstance(answer, Reply) else Reply(answer)
         tokens_in = sum(_tokens(m["content"]) for m in messages)
-        tokens_out = _tokens(text)
-        return web.json_response(self._reply(protocol, body, text, tokens_in, tokens_out))
+        tokens_out = _tokens(reply.text or "")
+        return web.json_response(self._reply(protocol, body, reply, tokens_in, tokens_out))
 
     def _status(self, key: str, messages: list[dict[str, str]]) -> int:
         if self.status_for is not None:
@@ -244,13 +258,14 @@ class LoopbackServer:
 
         return web.json_response(self.stats())
 
-    def _reply(self, protocol: str, body: dict[str, Any], text: str, tin: int,
+    def _reply(self, protocol: str, body: dict[str, Any], reply: Reply, tin: int,
                tout: int) -> dict[str, Any]:
+        text, reason = reply.text, reply.finish_reason
         if protocol == "openai":
             return {
                 "id": "chatcmpl-loopback", "object": "chat.completion", "created": 0,
                 "model": body.get("model", "loopback"),
-                "choices": [{"index": 0, "finish_reason": "stop",
+                "choices": [{"index": 0, "finish_reason": reason,
                              "message": {"role": "assistant", "content": text}}],
                 "usage": {"prompt_tokens": tin, "completion_tokens": tout,
                           "total_tokens": tin + tout},
@@ -259,13 +274,14 @@ class LoopbackServer:
             return {
                 "id": "msg_loopback", "type": "message", "role": "assistant",
                 "model": body.get("model", "loopback"),
-                "content": [{"type": "text", "text": text}],
-                "stop_reason": "end_turn", "stop_sequence": None,
+                "content": [] if text is None else [{"type": "text", "text": text}],
+                "stop_reason": _ANTHROPIC_STOP.get(reason, reason), "stop_sequence": None,
                 "usage": {"input_tokens": tin, "output_tokens": tout},
             }
         return {
-            "candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
-                            "finishReason": "STOP", "index": 0}],
+            "candidates": [{"content": {"role": "model",
+                                        "parts": [] if text is None else [{"text": text}]},
+                            "finishReason": _GEMINI_STOP.get(reason, reason), "index": 0}],
             "usageMetadata": {"promptTokenCount": tin, "candidatesTokenCount": tout,
                               "totalTokenCount": tin + tout},
             "modelVersion": "loopback",

@@ -212,6 +212,10 @@ def _run(
     experiment = config if isinstance(config, ExperimentConfig) else load_experiment(Path(config))
     experiment = apply_overrides(experiment, **overrides)
     plan = build_plan(experiment)
+    from harness.redaction import register_model
+
+    for model in plan.models.values():  # their keys are blanked in all the run writes
+        register_model(model)
 
     skip: set[str] = set()
     prior_cost = 0.0

@@ -43,6 +43,7 @@ from typing import Any
 from harness.config import ModelConfig
 from harness.models.client import Completion
 from harness.models.identity import is_sampled, model_identity
+from harness.redaction import redact
 
 # Part of every key: bump it when the meaning of a stored answer changes.
 KEY_VERSION = "v2"
@@ -151,10 +152,12 @@ class ResponseCache:
         return None if row is None else _completion(row[2:])
 
     def put(self, key: str, model: str, completion: Completion) -> None:
-        """Store an answer unless one is stored already: the first answer to a key stays."""
+        """Store an answer unless one is stored already: the first answer to a key stays.
+
+        Its text is stored without credentials (a model may repeat a key it was shown)."""
         if key in self._pending or key in self._kept:
             return
-        self._pending[key] = (key, model, completion.text, completion.input_tokens,
+        self._pending[key] = (key, model, redact(completion.text), completion.input_tokens,
                               completion.output_tokens, completion.cost_usd,
                               completion.latency_s, time.time(), completion.finish_reason,
                               completion.response_model)

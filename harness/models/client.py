@@ -227,6 +227,9 @@ class LiteLLMClient:
                 from harness.models.local_hf import register_local_provider
 
                 register_local_provider()
+            from harness.redaction import register_model
+
+            register_model(model)
             self._routes[key] = resolve_route(self._lib(), model, api_key(model))
             if self._routes[key] is not None and self._sessions is None:
                 self._sessions = Sessions()
@@ -314,12 +317,18 @@ def api_key(model: ModelConfig) -> str | None:
 
 
 def redact(error: ModelCallError, secret: str | None) -> ModelCallError:
-    """The same error with the API key blanked out of its message.
+    """The same error with every credential blanked out of its message.
 
     Error texts end up in results, reports and logs; some providers echo the key they were
-    sent (or part of it) back in an authentication error.
+    sent (or part of it) back in an authentication error, or the URL with its ``?key=``.
+    ``secret``: the key this call used, blanked whatever variable it came from.
     """
-    if not secret or len(secret) < 6 or secret not in str(error):
+    from harness.redaction import redact as redact_text
+    from harness.redaction import register
+
+    register([secret])
+    text = redact_text(str(error))
+    if text == str(error):
         return error
-    return ModelCallError(str(error).replace(secret, "<redacted>"), retryable=error.retryable,
-                          retry_after=error.retry_after, status=error.status)
+    return ModelCallError(text, retryable=error.retryable, retry_after=error.retry_after,
+                          status=error.status)

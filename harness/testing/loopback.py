@@ -111,6 +111,12 @@ def _gemini_messages(body: dict[str, Any]) -> list[dict[str, str]]:
     return out
 
 
+def _everything(request: Any, body: dict[str, Any]) -> str:
+    """What a request carried, as a careless server would quote it back."""
+    headers = {k: v for k, v in request.headers.items()}
+    return f"url={request.path_qs} headers={json.dumps(headers)} body={json.dumps(body)[:2000]}"
+
+
 def _tokens(text: str) -> int:
     return max(1, len(text.split()))
 
@@ -131,9 +137,13 @@ class LoopbackServer:
     counts: Counter[str] = field(default_factory=Counter)
     failures: Counter[str] = field(default_factory=Counter)
     statuses: Counter[int] = field(default_factory=Counter)
-    # Answer error bodies the way some providers do, quoting the key they were sent, so a
-    # test can check that the harness keeps the key out of what it writes.
+    # Answer error bodies the way some providers do, quoting the key they were sent (and,
+    # worse, every header, the URL with its query string and the body), so a test can check
+    # that the harness keeps credentials out of what it writes.
     echo_key_in_errors: bool = False
+    # Append everything received (headers, URL, body) to each successful answer as well: the
+    # harness must keep credentials out of model outputs it stores, too.
+    echo_request_in_replies: bool = False
     in_flight: int = 0
     max_in_flight: int = 0
     connections: set[Any] = field(default_factory=set)  # client (host, port)s seen
@@ -188,7 +198,11 @@ class LoopbackServer:
         elif ":generateContent" in path:
             protocol, messages = "gemini", _gemini_messages(body)
         else:
-            return web.json_response({"error": {"message": f"unknown path {path}"}}, status=404)
+            message = f"unknown path {path}"
+            if self.echo_key_in_errors:
+                self.statuses[404] += 1
+                message += f"; {_everything(request, body)}"
+            return web.json_response({"error": {"message": message}}, status=404)
         arrived = time.monotonic()
         if request.transport is not None:
             self.connections.add(request.transport.get_extra_info("peername"))
@@ -219,11 +233,15 @@ class LoopbackServer:
             if self.echo_key_in_errors:
                 sent = (request.headers.get("Authorization", "") + request.headers.get(
                     "x-api-key", "") + request.headers.get("x-goog-api-key", ""))
-                message += f": incorrect API key provided: {sent.removeprefix('Bearer ')}"
+                message += (f": incorrect API key provided: {sent.removeprefix('Bearer ')}; "
+                            f"{_everything(request, body)}")
             return web.json_response({"error": {"message": message, "type": "server_error"}},
                                      status=status)
         answer = self.responder(messages, body)
         reply = answer if isinstance(answer, Reply) else Reply(answer)
+        if self.echo_request_in_replies:
+            reply = Reply((reply.text or "") + "\n" + _everything(request, body),
+                          reply.finish_reason)
         tokens_in = sum(_tokens(m["content"]) for m in messages)
         tokens_out = _tokens(reply.text or "")
         return web.json_response(self._reply(protocol, body, reply, tokens_in, tokens_out))

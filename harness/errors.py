@@ -7,7 +7,9 @@ with no traceback. Anything else is a bug in the harness and keeps its traceback
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
+from typing import Any
 
 
 class HarnessError(Exception):
@@ -47,3 +49,19 @@ class RunError(HarnessError):
     """A run that cannot go on (budget reached, too many errors); results so far are kept."""
 
     exit_code = 1
+
+
+def located(error: ConfigError, where: dict[str, Any]) -> ConfigError:
+    """An error that names no file (a name not found, say), placed where it was written."""
+    if error.file is not None:
+        return error
+    return ConfigError(error.message, **where)
+
+
+def suggest(error: ConfigError, name: str, known: list[str]) -> ConfigError:
+    """The error, with "did you mean" when a known name is close to the one written."""
+    guess = difflib.get_close_matches(name, known, n=1)
+    if not guess or guess[0] == name:
+        return error
+    return ConfigError(f"{error.message}; did you mean '{guess[0]}'?", file=error.file,
+                       line=error.line, key=error.key)

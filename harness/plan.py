@@ -7,7 +7,6 @@ a bad data row therefore stops the run before the first (paid) model call.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -16,10 +15,18 @@ from typing import Any
 
 from harness.config import ExperimentConfig, ModelConfig, TaskConfig, VariantConfig, load_task
 from harness.dataset import Item, load_items
-from harness.errors import ConfigError
+from harness.errors import ConfigError, located, suggest
 from harness.fewshot import ShotPlanner
+from harness.fingerprint import digest, fingerprint
 from harness.parsers import Parse, build_parser
-from harness.paths import cache_root, resolve_task, search_dirs
+from harness.paths import (
+    cache_root,
+    confine,
+    key_error,
+    project_roots,
+    resolve_task,
+    search_dirs,
+)
 from harness.prompting import (
     PromptTemplate,
     load_template,
@@ -53,6 +60,10 @@ class Sample:
     messages: tuple[dict[str, str], ...]
     params: dict[str, Any]
     retrieved: tuple[Retrieved, ...] = ()
+    # What the call sends and how it is scored (harness.fingerprint), and the short hashes of
+    # its ingredients, which explain a changed fingerprint.
+    fingerprint: str = ""
+    parts: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
@@ -68,6 +79,7 @@ class VariantPlan:
     template: PromptTemplate
     reasoning: bool
     parsers: dict[str, Parse]  # per task: the task's chain, or the variant's override
+    parser_steps: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -109,34 +121,33 @@ def _default_embed() -> Embed:
     return get_embedder().embed
 
 
-def _located(error: ConfigError, where: dict[str, Any]) -> ConfigError:
-    """A ConfigError that names no file (a name not found, say), placed where it was written."""
-    if error.file is not None:
-        return error
-    return ConfigError(error.message, **where)
-
-
 def _task_names(base: Path) -> list[str]:
     return sorted({p.parent.name for d in search_dirs(base, "tasks") if d.is_dir()
                    for p in d.glob("*/task.yaml")})
 
 
-def _suggest(error: ConfigError, name: str, known: list[str]) -> ConfigError:
-    """The error, with "did you mean" when a known name is close to the one written."""
-    guess = difflib.get_close_matches(name, known, n=1)
-    if not guess or guess[0] == name:
-        return error
-    return ConfigError(f"{error.message}; did you mean '{guess[0]}'?", file=error.file,
-                       line=error.line, key=error.key)
+TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2")
 
 
-def _load_task(reference: str, base: Path, limit: int | None,
-               where: dict[str, Any]) -> TaskPlan:
+def confine_task_files(config: TaskConfig, roots: tuple[Path, ...]) -> None:
+    """Every file a task names (its splits, few-shot pool included, and its corpus) must lie
+    inside the project (see ``harness.paths.confine``)."""
+    for split in config.data:
+        confine(config.data_path(split), roots, file=config.source, key=("data", split))
+    if config.corpus is not None:
+        confine(config.resolve(config.corpus.path), roots, file=config.source,
+                key=("corpus", "path"))
+
+
+def _load_task(reference: str, base: Path, limit: int | None, *, roots: tuple[Path, ...],
+               source: Path, index: int, where: dict[str, Any]) -> TaskPlan:
     try:
         path = resolve_task(reference, base)
     except ConfigError as exc:
-        raise _located(_suggest(exc, reference, _task_names(base)), where) from None
+        raise located(suggest(exc, reference, _task_names(base)), where) from None
+    path = confine(path, roots, file=source, key=("tasks", index))
     config = load_task(path)
+    confine_task_files(config, roots)
     items = load_items(config, config.eval_split)
     if limit is not None:
         items = items[:limit]
@@ -146,21 +157,39 @@ def _load_task(reference: str, base: Path, limit: int | None,
     return TaskPlan(config=config, items=items, scorers=scorers)
 
 
-def _variant(config: VariantConfig, tasks: dict[str, TaskPlan], base: Path,
-             where: dict[str, Any]) -> VariantPlan:
+def template_path(config: VariantConfig, index: int, base: Path, roots: tuple[Path, ...],
+                  source: Path) -> Path:
+    """A library name, or a path to a template file inside the project."""
+    key = ("variants", index, "template")
+    named = Path(config.template)
+    if ("/" in config.template or named.suffix) and named.suffix not in TEMPLATE_SUFFIXES:
+        raise key_error(f"'{config.template}' is not a template file: give a library name or "
+                        f"a path ending in {', '.join(TEMPLATE_SUFFIXES)}", file=source, key=key)
     try:
         path = resolve_template(config.template, base)
     except ConfigError as exc:
-        raise _located(_suggest(exc, config.template, template_names(base)), where) from None
-    template = load_template(path)
+        if exc.file is not None:
+            raise
+        hinted = suggest(exc, config.template, template_names(base))
+        raise key_error(hinted.message, file=source, key=key) from None
+    if "/" in config.template or named.suffix:
+        confine(path, roots, file=source, key=key)
+    return path
+
+
+def _variant(config: VariantConfig, tasks: dict[str, TaskPlan], template: Path) -> VariantPlan:
+    template = load_template(template)
     reasoning = template.reasoning if config.reasoning is None else config.reasoning
     parsers: dict[str, Parse] = {}
+    chains: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for name, task in tasks.items():
         steps = [(s.name, s.args) for s in (config.parser or task.config.parser)]
         if reasoning:
             steps.insert(0, ("answer_is", {}))
         parsers[name] = build_parser(steps, task.config.choices or ())
-    return VariantPlan(config=config, template=template, reasoning=reasoning, parsers=parsers)
+        chains[name] = steps
+    return VariantPlan(config=config, template=template, reasoning=reasoning, parsers=parsers,
+                       parser_steps=chains)
 
 
 def _read_corpus(task: TaskPlan) -> tuple[list[Any], dict[str, str]]:
@@ -259,17 +288,22 @@ def build_plan(
     come out as in the whole plan.
     """
     base = experiment.source.parent
+    roots = project_roots(experiment.source)
     tasks: dict[str, TaskPlan] = {}
     for index, reference in enumerate(experiment.tasks):
-        plan = _load_task(reference, base, experiment.limit, experiment.locate("tasks", index))
+        plan = _load_task(reference, base, experiment.limit, roots=roots,
+                          source=experiment.source, index=index,
+                          where=experiment.locate("tasks", index))
         if items is not None:
             plan.items = [item for item in plan.items if item.id in items]
         if plan.config.name in tasks:
             raise ConfigError(f"task '{plan.config.name}' is listed twice; remove one",
                               **experiment.locate("tasks", index))
         tasks[plan.config.name] = plan
-    variants = {v.name: _variant(v, tasks, base, experiment.locate("variants", i, "template"))
-                for i, v in enumerate(experiment.variants)}
+    variants = {
+        v.name: _variant(v, tasks, template_path(v, n, base, roots, experiment.source))
+        for n, v in enumerate(experiment.variants)
+    }
     models = {m.label: m for m in experiment.models}
     index_dir = cache_root(experiment.cache_dir) / "indexes"
     samples: list[Sample] = []
@@ -284,6 +318,11 @@ def build_plan(
             "answer_format": task.config.answer_format,
             "choices": task.config.choices or [],
         }
+        task_part = digest([task_context, task.config.input, task.config.target,
+                            task.config.rationale])
+        scorer_steps = [(s.name, s.args) for s in task.config.scorers]
+        fields = {item.id: {str(k): digest(v) for k, v in item.fields.items()}  # per item
+                  for item in task.items}
         for index, variant in enumerate(variants.values()):
             if variant.config.rag and task.config.corpus is None:
                 raise ConfigError(
@@ -297,6 +336,15 @@ def build_plan(
                                               searches)
             params = {label: _params(experiment, model, variant.config)
                       for label, model in models.items()}
+            scoring = digest([variant.parser_steps[task.config.name], task.config.choices,
+                              scorer_steps, experiment.incomplete_answers])
+            common = {
+                "template": digest(variant.template.source),
+                "variant": digest([variant.config.system, variant.config.vars,
+                                   variant.reasoning]),
+                "task": task_part,
+                "scoring": scoring,
+            }
             for item in task.items:
                 hits = tuple(retrieved.get(item.id, ()))
                 context = {
@@ -320,7 +368,18 @@ def build_plan(
                 }
                 where = f"task {task.config.name}, variant {variant.config.name}, item {item.id}"
                 messages = tuple(render_messages(variant.template, context, where=where))
+                sent = digest(list(messages), 64)
+                item_parts = {
+                    **common,
+                    "shots": digest(context["shots"]) if context["shots"] else "",
+                    "context": digest([context["documents"], context["context"]])
+                    if hits else "",
+                    "fields": fields[item.id],
+                }
                 for model in models.values():
+                    model_params = params[model.label]
+                    parts = {**item_parts, "params": digest([model.model, model_params])}
+                    print_ = fingerprint(sent, model.model, model_params, scoring, item.target)
                     for epoch in range(experiment.epochs):
                         samples.append(
                             Sample(
@@ -332,8 +391,10 @@ def build_plan(
                                 epoch=epoch,
                                 item=item,
                                 messages=messages,
-                                params=params[model.label],
+                                params=model_params,
                                 retrieved=hits,
+                                fingerprint=print_,
+                                parts=parts,
                             )
                         )
     return Plan(experiment=experiment, tasks=tasks, variants=variants, models=models,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from harness.config import ExperimentConfig, load_experiment
-from harness.errors import ConfigError, RunError
+from harness.errors import ConfigError, ErrorRateExceeded, RunError
 from harness.models.client import Client, LiteLLMClient
 from harness.results import (
     RunWriter,
@@ -272,8 +272,7 @@ def _check_error_rate(samples: pd.DataFrame, threshold: float, run_dir: Path) ->
     rate = float(samples["error"].notna().mean())
     if rate > threshold:
         first = samples.loc[samples["error"].notna(), "error"].iloc[0]
-        raise RunError(
+        raise ErrorRateExceeded(
             f"{rate:.1%} of samples failed (max_error_rate {threshold:.0%}); results and report "
-            f"are in {run_dir}; first error: {first}"
-        )
+            f"are in {run_dir}; first error: {first}", run_dir)
 

@@ -40,7 +40,9 @@ def _gate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, help="write the result as JSON here")
     parser.add_argument("--max-items", type=int, default=20,
                         help="flipped items listed per regression (JSON lists all)")
-
+    parser.add_argument("--strict", action="store_true",
+                        help="an inconclusive cell (too few items, too many errors, missing) "
+                             "fails like a regression (exit 1 instead of 3)")
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
@@ -107,9 +109,13 @@ def _parser() -> argparse.ArgumentParser:
     save.add_argument("--to", type=Path, required=True, help="baseline file to write (commit it)")
     save.add_argument("--max-output-chars", type=int, default=400,
                       help="outputs kept per item are cut to this length (default 400)")
+    save.add_argument("--max-error-rate", type=float,
+                      help="refuse a run with a cell failing more than this share of samples "
+                           "(default: the run's max_error_rate, else 0.1)")
 
-    check = sub.add_parser("check", help="run an experiment; exit 1 on a significant regression "
-                           "against a baseline (0 pass, 2 bad input, 3 the run failed)")
+    check = sub.add_parser("check", help="run an experiment and judge it against a baseline "
+                           "(exit 0 pass, 1 regression, 2 bad input, 3 inconclusive or the run "
+                           "did not finish, 4 internal error)")
     check.add_argument("experiment", type=Path, nargs="?", help="experiment YAML file")
     check.add_argument("--baseline", required=True, help="baseline file (or a run folder)")
     check.add_argument("--run", help="check this existing run instead of running the experiment")
@@ -122,6 +128,11 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("run_a", help="the earlier run (folder or id), or a baseline file")
     compare.add_argument("run_b", help="the later run (folder or id)")
     _gate_options(compare)
+    compare.add_argument("--fail-on-regression", action="store_true",
+                         help="exit as check does (1 regression, 3 inconclusive) instead of 0")
+    compare.add_argument("--max-error-rate", type=float,
+                         help="cells failing more than this share of samples are not judged "
+                              "(default: the run's max_error_rate, else 0.1)")
     cache = sub.add_parser("cache", help="what the response cache holds; delete old answers")
     cache_sub = cache.add_subparsers(dest="action", metavar="ACTION", required=True)
     info = cache_sub.add_parser("info", help="answers per model, size, oldest and newest")

@@ -6,7 +6,6 @@ scores (appended to the run folder) -> analysis -> report.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from pathlib import Path
@@ -175,6 +174,7 @@ def run(
     calling the model only for samples that have not finished. ``client`` replaces the LiteLLM
     client (tests, or a custom transport).
     """
+    from harness.aio import run_async
     from harness.plan import build_plan
     from harness.progress import Progress
     from harness.runner import execute
@@ -217,9 +217,11 @@ def run(
     if reports_dir is not None:  # import the report's libraries while the model answers
         from harness.report import prefetch_modules as prefetch
     try:
-        outcome = asyncio.run(_execute_and_close(
+        outcome = run_async(_execute_and_close(
             execute(plan, stack, writer, run_id=run_id, skip=skip, progress=progress,
                     on_first_answer=prefetch), inner))
+        if outcome.interrupted:  # Ctrl-C: the calls in flight finished and were saved
+            raise KeyboardInterrupt
         if outcome.stopped:
             status = "stopped"
             stop_message = (f"run stopped: {outcome.stopped}; results so far are in {run_dir}; "

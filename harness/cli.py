@@ -1,7 +1,9 @@
 """The ``harness`` command: a thin layer over the Python API.
 
 Start-up stays instant: this module imports only the standard library; each command imports
-what it needs when it runs. Errors a user can fix print one line and exit 2 (bad input) or 1.
+what it needs when it runs. Exit codes: 0 success (a passing gate), 1 a regression, 2 bad input
+(one line naming file, line and key), 3 the run did not finish or could not be judged, 4 an
+internal error (one line naming a log file with the traceback), 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -287,6 +289,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: exit 4 with the traceback in a log, never exit 1
+        from harness.crash import report_crash
+
+        return report_crash(exc, list(sys.argv[1:] if argv is None else argv))
 
 
 def entry() -> NoReturn:
@@ -295,18 +301,24 @@ def entry() -> NoReturn:
     Tearing down the modules of LiteLLM, pandas and scipy object by object takes about a
     second at the end of every command (``benchmarks/README.md``), and nothing is left to do
     by then: every file the harness writes is closed before ``main`` returns. The output
-    streams are flushed and ``atexit`` handlers run before the process ends.
+    streams are flushed and ``atexit`` handlers run (for a few seconds at most) before the
+    process ends, whatever happened: :func:`harness.crash.exit_now`.
     """
-    import atexit
-    import contextlib
-    import os
+    from harness.crash import exit_now
 
-    code = main()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing can reach it
-            stream.flush()
-    atexit._run_exitfuncs()
-    os._exit(code)
+    try:
+        code = main()
+    except KeyboardInterrupt:  # a second Ctrl-C outside the command's own handling
+        print("harness: interrupted", file=sys.stderr)
+        code = 130
+    except BaseException as exc:  # noqa: BLE001 - SystemExit from argparse, or worse
+        code = exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else \
+            (0 if isinstance(exc, SystemExit) and exc.code is None else 4)
+        if not isinstance(exc, SystemExit):
+            from harness.crash import report_crash
+
+            code = report_crash(exc, sys.argv[1:])
+    exit_now(code)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ T = TypeVar("T")
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run(coro)``, except that a failure does not wait on executor threads."""
+    if not hasattr(asyncio, "Runner"):  # Python 3.10: no runner to hold on to
+        return asyncio.run(coro)
     runner = asyncio.Runner()
     try:
         return runner.run(coro)

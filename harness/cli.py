@@ -311,7 +311,7 @@ def entry() -> NoReturn:
     except KeyboardInterrupt:  # a second Ctrl-C outside the command's own handling
         print("harness: interrupted", file=sys.stderr)
         code = 130
-    except BaseException as exc:  # noqa: BLE001 - SystemExit from argparse, or worse
+    except BaseException as exc:  # SystemExit from argparse, or a bug outside main
         code = exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else \
             (0 if isinstance(exc, SystemExit) and exc.code is None else 4)
         if not isinstance(exc, SystemExit):

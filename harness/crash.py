@@ -1,4 +1,4 @@
-"""When the harness itself breaks: a log file with the traceback, one line, and an exit that happens.
+"""When the harness itself breaks: a log with the traceback, one line, and an exit that happens.
 
 A bug must not look like a regression (exit 1) nor bury CI logs under a 40-line traceback, and
 it must never leave a CI job hanging until its time-out. So the CLI writes the traceback to

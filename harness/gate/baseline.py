@@ -135,13 +135,13 @@ class Baseline:
         return cls(meta=meta, metrics=metrics, cells=cells, source=source)
 
     @classmethod
-    def load(cls, path: str | Path) -> Baseline:
+    def load(cls, path: str | Path, *, max_error_rate: float | None = None) -> Baseline:
         """Read a baseline file; a run folder (or run id) works too, as an ad-hoc baseline."""
         path = Path(path)
         if path.is_dir() or (not path.exists() and not path.suffix):
             from harness.results import load_run
 
-            return cls.from_run(load_run(path), source=str(path))
+            return cls.from_run(load_run(path), source=str(path), max_error_rate=max_error_rate)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:

@@ -345,11 +345,10 @@ def describe_changes(baseline: Baseline, manifest: dict[str, Any]) -> list[str]:
 def check_run(run: str | Path | pd.DataFrame, baseline: Baseline | str | Path,
               settings: GateSettings | None = None, *, mode: str = "check") -> CheckResult:
     """Compare an existing run (folder, id or loaded samples) with a baseline."""
-    from harness.results import load_run
-
     from dataclasses import replace
 
     from harness.gate.baseline import require_finished
+    from harness.results import load_run
 
     settings = settings or GateSettings()
     base = baseline if isinstance(baseline, Baseline) else Baseline.load(baseline)
@@ -391,6 +390,8 @@ def check_experiment(experiment: str | Path, baseline: Baseline | str | Path,
 def compare_runs(before: str | Path, after: str | Path, settings: GateSettings | None = None,
                  *, fail_on_regression: bool = False) -> CheckResult:
     """``harness compare A B``: the gate's analysis of B against A; exit 0 unless asked."""
-    result = check_run(after, Baseline.load(before), settings, mode="compare")
+    limit = settings.max_error_rate if settings is not None else None
+    result = check_run(after, Baseline.load(before, max_error_rate=limit), settings,
+                       mode="compare")
     result.fail_on_regression = fail_on_regression
     return result

@@ -47,7 +47,7 @@ def not_scored(rows: pd.DataFrame, column: str) -> pd.Series:
 def count_errors(cell: CellResult, rows: pd.DataFrame, column: str) -> None:
     """Fill the cell's sample and error counts (and its first error) from the run's rows."""
     bad = not_scored(rows, column)
-    cell.n_samples = int(len(rows))
+    cell.n_samples = len(rows)
     cell.n_errors = int(bad.sum())
     if cell.n_errors:
         messages = []
@@ -68,7 +68,8 @@ def paired_arrays(now: pd.DataFrame, before: pd.DataFrame) -> tuple[Any, Any, An
         before[["score", "binary_item"]].rename(columns={"score": "before",
                                                          "binary_item": "binary_before"}),
         how="inner")
-    both = both[np.isfinite(both["score"].astype(float)) & np.isfinite(both["before"].astype(float))]
+    finite = np.isfinite(both["score"].astype(float)) & np.isfinite(both["before"].astype(float))
+    both = both[finite]
     x = both["score"].to_numpy(dtype=float)
     y = both["before"].to_numpy(dtype=float)
     binary = bool(len(both)) and bool(both["binary_item"].all() and both["binary_before"].all())
@@ -84,7 +85,7 @@ def test_cell(cell: CellResult, x: Any, y: Any, clusters: Any, binary: bool,
     """Run the margin tests on a cell's paired items and fill its numbers."""
     from harness.stats.noninferiority import margin_test, score_bounds
 
-    cell.n_pairs = int(len(x))
+    cell.n_pairs = len(x)
     if cell.n_pairs:
         cell.mean_current, cell.mean_baseline = float(x.mean()), float(y.mean())
         cell.diff = cell.mean_current - cell.mean_baseline
@@ -98,15 +99,16 @@ def test_cell(cell: CellResult, x: Any, y: Any, clusters: Any, binary: bool,
 def judge(cell: CellResult, settings: GateSettings) -> None:
     """The verdict and its sentence, once ``p_adjusted`` (the corrected fail p) is known."""
     pts = 100 * settings.max_drop
+    limit = settings.max_error_rate if settings.max_error_rate is not None else 0.1
     if cell.status == "new":
         return
     if cell.n_current == 0 or cell.n_samples == 0:
         _inconclusive(cell, "in the baseline but not in this run (renamed, deleted or not "
                             "run): not judged, never a pass")
-    elif cell.error_rate > settings.max_error_rate:
+    elif cell.error_rate > limit:
         _inconclusive(cell, f"{cell.n_errors} of {cell.n_samples} samples failed "
                             f"({100 * cell.error_rate:.0f}%, above max_error_rate "
-                            f"{100 * settings.max_error_rate:g}%): not judged; first error: "
+                            f"{100 * limit:g}%): not judged; first error: "
                             f"{cell.first_error}")
     elif cell.n_pairs < MIN_PAIRS:
         _inconclusive(cell, f"only {cell.n_pairs} item(s) scored on both sides (at least "

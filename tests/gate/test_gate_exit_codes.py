@@ -96,7 +96,7 @@ def test_ctrl_c_saves_the_calls_in_flight_and_exits_130(project: GateProject,
         assert len(loopback.received) - before == 8  # type: ignore[attr-defined]
         time.sleep(0.3)  # the loopback logs a call as it answers: 8 answered, 8 in flight
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        _out, err = proc.communicate(timeout=30)
     finally:
         loopback.latency = 0.0  # type: ignore[attr-defined]
     assert proc.returncode == 130, err

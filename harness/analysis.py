@@ -69,6 +69,7 @@ def compare(
     power: float = 0.8,
     graded_test: str = "wilcoxon",
     order: Sequence[str] | None = None,
+    n_permutations: int = 10_000,
 ) -> pd.DataFrame:
     """Every pair of levels of ``axis`` (variants, models or runs), paired on ``pair_on``.
 
@@ -76,11 +77,14 @@ def compare(
     per task and model). ``diff = mean_a - mean_b`` with ``a`` before ``b`` in ``order`` (default:
     order of first appearance). p-values are adjusted by ``correction`` ("holm", "bh" or "none")
     over each ``family``: "task" (default: one report table), "group" or "all".
-    ``graded_test`` is "wilcoxon" or "permutation" for graded scores.
+    ``graded_test`` is "wilcoxon" or "permutation" for graded scores. ``n_permutations``: draws
+    of the sign-flip tests (the permutation test, and every test on clustered items); a p-value
+    at their resolution floor, 1/(n_permutations + 1), says so in ``note``.
     """
     return compare_table(_samples(run), metric=metric, axis=axis, pair_on=pair_on,
                          reducer=reducer, correction=correction, family=family, n_boot=n_boot,
-                         seed=seed, alpha=alpha, power=power, graded_test=graded_test, order=order)
+                         seed=seed, alpha=alpha, power=power, graded_test=graded_test, order=order,
+                         n_permutations=n_permutations)
 
 
 def compare_runs(

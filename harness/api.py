@@ -143,7 +143,8 @@ def build_client(
     Returns the stack, the cache (None when off) and the innermost client, whose ``aclose``
     (when it has one) must run inside the run's event loop.
     """
-    from harness.cache import CachedClient, ResponseCache, cache_file
+    from harness.cache import ResponseCache, cache_file
+    from harness.cached_client import CachedClient
     from harness.models.limits import LimitedClient
     from harness.models.retry import RetryingClient
 
@@ -153,7 +154,9 @@ def build_client(
     if experiment.cache:
         cache = ResponseCache.open(cache_file(experiment.cache_dir))
     if cache is not None:
-        stack = CachedClient(stack, cache)
+        # The LiteLLM client says what each call really sends (after drop_params).
+        mapper = inner if hasattr(inner, "sent_params") else None
+        stack = CachedClient(stack, cache, mapper)  # type: ignore[arg-type]
     return stack, cache, inner
 
 
@@ -182,6 +185,10 @@ def run(
     experiment = config if isinstance(config, ExperimentConfig) else load_experiment(Path(config))
     experiment = apply_overrides(experiment, **overrides)
     plan = build_plan(experiment)
+    from harness.redaction import register_model
+
+    for model in plan.models.values():  # their keys are blanked in all the run writes
+        register_model(model)
 
     results_dir = Path(results_dir)
     skip: set[str] = set()

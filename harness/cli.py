@@ -279,6 +279,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
+    from harness.redaction import redacted_output
+
+    with redacted_output():  # no key reaches the terminal or a CI log
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     from harness.errors import HarnessError
 
     try:

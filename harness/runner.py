@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.incomplete import incomplete_error, incomplete_kind
 from harness.models.client import Client, Completion, ModelCallError
 from harness.plan import Plan, Sample
 from harness.progress import Progress
@@ -72,6 +73,9 @@ def build_record(
         "output_tokens": completion.output_tokens if completion else None,
         "cost_usd": completion.cost_usd if completion else None,
         "cached": bool(completion and completion.cached),
+        "finish_reason": completion.finish_reason if completion else None,
+        "response_model": completion.response_model if completion else None,
+        "incomplete": incomplete_kind(completion) if completion else None,
         "retrieved": [
             {"doc_id": h.doc_id, "chunk_id": h.chunk_id, "score": round(h.score, 6)}
             for h in sample.retrieved
@@ -130,7 +134,10 @@ async def execute(
             record = build_record(plan, sample, run_id, None, message)
             record["latency_s"] = time.perf_counter() - started
             return record
-        return build_record(plan, sample, run_id, completion, None)
+        kind = incomplete_kind(completion)
+        error = (incomplete_error(kind, completion)
+                 if kind is not None and experiment.incomplete_answers == "error" else None)
+        return build_record(plan, sample, run_id, completion, error)
 
     def note(record: dict[str, Any]) -> None:
         failed = record["error"] is not None

@@ -93,7 +93,7 @@ class ModelConfig(BaseModel):
     def _short_form(cls, value: Any) -> Any:
         if isinstance(value, str):
             return {"model": value}
-        if isinstance(value, dict) and ("api_key" in value or "api_key" in value.get("params", {})):
+        if isinstance(value, dict) and ("api_key" in value or _key_in(value.get("params"))):
             raise ValueError(
                 "never put an API key in a config file: export it in an environment variable "
                 "and name that variable with api_key_env"
@@ -136,6 +136,9 @@ class ExperimentConfig(BaseModel):
     max_cost_usd: float | None = Field(default=None, gt=0)
     cache: bool = True
     cache_dir: str | None = None
+    # Answers cut off at max_tokens, withheld by a content filter, or empty: errors (kept out
+    # of every score) by default, or scored as they are with "keep" (harness.incomplete).
+    incomplete_answers: Literal["error", "keep"] = "error"
 
     source: Path = Field(default=Path("experiment.yaml"), exclude=True)
 
@@ -165,3 +168,16 @@ def load_experiment(path: Path) -> ExperimentConfig:
     if not experiment.name:
         experiment.name = path.stem
     return experiment
+
+
+def _key_in(params: Any) -> bool:
+    """Whether ``params`` holds, at any depth, a credential-named entry with a value
+    (``api_key``, ``extra_headers: {Authorization: ...}``, ``x-api-key``...)."""
+    from harness.redaction import credential_name, looks_like_credential
+
+    if isinstance(params, dict):
+        return any((credential_name(str(k)) and isinstance(v, str) and bool(v.strip()))
+                   or _key_in(v) for k, v in params.items())
+    if isinstance(params, list):
+        return any(_key_in(v) for v in params)
+    return isinstance(params, str) and looks_like_credential(params)

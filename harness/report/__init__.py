@@ -66,12 +66,14 @@ def write_report(
             drawn = {}
         figures = {task: [(caption, f"{run_id}/{png.name}") for caption, png in pngs]
                    for task, pngs in drawn.items()}
-    text = render_markdown(samples, manifest, figures=figures)
+    from harness.redaction import redact
+
+    text = redact(render_markdown(samples, manifest, figures=figures))
     path = out_dir / f"{run_id}.md"
     path.write_text(text, encoding="utf-8")
     if html:
         from harness.report.html import render_html
 
         page = render_html(text, samples, image_root=out_dir, title=f"Run {run_id}")
-        path.with_suffix(".html").write_text(page, encoding="utf-8")
+        path.with_suffix(".html").write_text(redact(page), encoding="utf-8")
     return path

@@ -11,7 +11,10 @@ if TYPE_CHECKING:
 
 
 def summary_table(samples: pd.DataFrame) -> str:
-    from harness.analysis import summary
+    """The per-variant table, then one line per task and model: which variant is best, and
+    whether the paired tests say that is real (the report's first screen, in plain text)."""
+    from harness.analysis import compare, summary
+    from harness.report.verdicts import best_variant_sentences
 
     if samples.empty:
         return "no samples finished"
@@ -24,4 +27,8 @@ def summary_table(samples: pd.DataFrame) -> str:
         rows.append([row["task"], row["model"], row["variant"], pct(row["mean"]),
                      f"[{pct(row['ci_low'])}, {pct(row['ci_high'])}]", int(row["n"]),
                      int(errors.get((row["task"], row["model"], row["variant"]), 0))])
-    return text_table(["task", "model", "variant", "score %", "95% CI", "n", "errors"], rows)
+    table_text = text_table(["task", "model", "variant", "score %", "95% CI", "n", "errors"],
+                            rows)
+    comparisons = compare(samples, n_boot=0)
+    sentences = best_variant_sentences(table, comparisons, plain=True)
+    return "\n".join([table_text, "", *sentences])

@@ -13,7 +13,7 @@ from __future__ import annotations
 from itertools import combinations
 from typing import TYPE_CHECKING
 
-from harness.report.mdtext import md_inline
+from harness.report.mdtext import Markdown, md_inline
 from harness.report.tables import markdown_table
 
 if TYPE_CHECKING:
@@ -96,10 +96,10 @@ def disagreements_markdown(samples: pd.DataFrame, task: str, *, examples: int = 
                     md_inline(str(item), 40),
                     md_inline(None if source is None else source.get("input"), 120),
                     md_inline(None if source is None else source.get("target"), 40),
-                    f"{_mark(sa[item], binary)} "
-                    + md_inline(None if row_a is None else row_a.get("output"), 240),
-                    f"{_mark(sb[item], binary)} "
-                    + md_inline(None if row_b is None else row_b.get("output"), 240),
+                    Markdown(f"{_mark(sa[item], binary)} "
+                             + md_inline(None if row_a is None else row_a.get("output"), 240)),
+                    Markdown(f"{_mark(sb[item], binary)} "
+                             + md_inline(None if row_b is None else row_b.get("output"), 240)),
                 ])
             title = f"{md_inline(a, 60)} vs {md_inline(b, 60)}" + (
                 f" ({md_inline(str(model), 60)})" if several_models else "")

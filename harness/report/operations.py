@@ -1,4 +1,5 @@
-"""What a run cost to produce: samples, errors, tokens, latency and money per variant."""
+"""What a run cost to produce: samples, errors, incomplete answers, tokens, latency and money
+per variant."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 KEYS = ["task", "model", "variant"]
+INCOMPLETE = ["truncated", "filtered", "empty"]
 
 
 def operations(samples: pd.DataFrame) -> pd.DataFrame:
@@ -15,17 +17,22 @@ def operations(samples: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     if samples.empty:
-        return pd.DataFrame(columns=[*KEYS, "samples", "errors", "cached", "input_tokens",
-                                     "output_tokens", "latency_s", "cost_usd",
+        return pd.DataFrame(columns=[*KEYS, "samples", "errors", "cached", *INCOMPLETE,
+                                     "input_tokens", "output_tokens", "latency_s", "cost_usd",
                                      "input_tokens_total", "output_tokens_total"])
     frame = samples.copy()
     frame["failed"] = frame["error"].notna()
+    # Answers cut off, filtered or empty (harness.incomplete); older runs did not record it.
+    kind = frame["incomplete"] if "incomplete" in frame else pd.Series(None, index=frame.index)
+    for name in INCOMPLETE:
+        frame[name] = kind == name
     for col in ("input_tokens", "output_tokens", "latency_s", "cost_usd"):
         frame[col] = pd.to_numeric(frame.get(col), errors="coerce")
     ok = frame[~frame["failed"]]
     grouped = frame.groupby(KEYS, sort=False)
     out = grouped.agg(samples=("sample_id", "size"), errors=("failed", "sum"),
-                      cached=("cached", "sum"))
+                      cached=("cached", "sum"),
+                      **{name: (name, "sum") for name in INCOMPLETE})
     means = ok.groupby(KEYS, sort=False)[["input_tokens", "output_tokens", "latency_s"]].mean()
     cost = frame.groupby(KEYS, sort=False)["cost_usd"].sum(min_count=1)
     totals = frame.groupby(KEYS, sort=False)[["input_tokens", "output_tokens"]].sum(min_count=1)

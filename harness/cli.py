@@ -299,7 +299,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     except Exception as exc:  # a bug: exit 4 with the traceback in a log, never exit 1
         from harness.crash import report_crash
 
-        return report_crash(exc, list(sys.argv[1:] if argv is None else argv))
+        return report_crash(exc, sys.argv[1:])
 
 
 def entry() -> NoReturn:

@@ -2,8 +2,8 @@
 
 A bug must not look like a regression (exit 1) nor bury CI logs under a 40-line traceback, and
 it must never leave a CI job hanging until its time-out. So the CLI writes the traceback to
-``<cache folder>/logs/crash-<time>-<pid>.log`` (values of environment variables that hold keys,
-tokens or passwords replaced by ``[redacted]``), prints one line naming the file, and exits with
+``<cache folder>/logs/crash-<time>-<pid>.log`` (credentials redacted by
+:mod:`harness.redaction`), prints one line naming the file, and exits with
 code 4; :func:`exit_now` then ends the process even if a library's shutdown hook blocks.
 """
 
@@ -22,19 +22,12 @@ INTERNAL_ERROR = 4
 EXIT_GRACE_S = 5.0
 """How long ``atexit`` handlers (LiteLLM's among them) get before the process ends anyway."""
 
-_SECRET_NAMES = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL")
-
-
-def _secrets() -> list[str]:
-    return sorted((v for k, v in os.environ.items()
-                   if any(s in k.upper() for s in _SECRET_NAMES) and len(v) >= 6),
-                  key=len, reverse=True)
-
 
 def redact_text(text: str) -> str:
-    for value in _secrets():
-        text = text.replace(value, "[redacted]")
-    return text
+    """Credentials out of the log and the line (:func:`harness.redaction.redact`)."""
+    from harness.redaction import redact
+
+    return redact(text)
 
 
 def write_crash_log(exc: BaseException, argv: list[str]) -> Path | None:

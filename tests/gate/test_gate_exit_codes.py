@@ -75,7 +75,7 @@ def test_a_crash_exits_4_promptly_with_one_line_and_a_log(project: GateProject,
     assert log.parent == project.root / "hcache" / "logs"
     text = log.read_text()
     assert "Traceback" in text and "RuntimeError: injected crash" in text
-    assert "SECRETVALUE1234" not in text and "[redacted]" in text
+    assert "SECRETVALUE1234" not in text and "<redacted>" in text
     run_dir = next((project.root / "results").iterdir())
     assert json.loads((run_dir / "manifest.json").read_text())["status"] == "failed"
     assert len((run_dir / "samples.jsonl").read_text().splitlines()) >= 2  # kept what arrived

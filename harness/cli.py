@@ -17,6 +17,7 @@ from typing import NoReturn
 EPILOG = """examples:
   harness run experiments/quickstart.yaml
   harness run my.yaml --limit 20 --model openai/gpt-4o-mini
+  harness run --resume <run-id>
   harness render my.yaml --variant cot --item 3
   harness report results/<run-id>
   harness baseline save results/<run-id> --to results/baselines/my.json
@@ -66,6 +67,37 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results-dir", type=Path, default=Path("results"))
     parser.add_argument("--reports-dir", type=Path, default=Path("reports"))
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    _trust_option(parser)
+
+
+def _trust_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-outside-paths", action="store_true",
+                        help="let config files name templates and data outside the project "
+                             "(same as HARNESS_ALLOW_OUTSIDE_PATHS=1)")
+
+
+def _apply_trust(args: argparse.Namespace) -> str | None:
+    """``--allow-outside-paths`` is read where paths are resolved, through the environment;
+    returns the variable's previous value, which :func:`main` puts back."""
+    import os
+
+    from harness.paths import ALLOW_OUTSIDE_ENV
+
+    before = os.environ.get(ALLOW_OUTSIDE_ENV)
+    if getattr(args, "allow_outside_paths", False):
+        os.environ[ALLOW_OUTSIDE_ENV] = "1"
+    return before
+
+
+def _restore_trust(before: str | None) -> None:
+    import os
+
+    from harness.paths import ALLOW_OUTSIDE_ENV
+
+    if before is None:
+        os.environ.pop(ALLOW_OUTSIDE_ENV, None)
+    else:
+        os.environ[ALLOW_OUTSIDE_ENV] = before
 
 
 def run_overrides(args: argparse.Namespace) -> dict[str, object]:
@@ -87,9 +119,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run an experiment and write results and a report")
-    run.add_argument("experiment", type=Path, help="experiment YAML file")
+    run.add_argument("experiment", type=Path, nargs="?",
+                     help="experiment YAML file (with --resume: the run's own, by default)")
     _run_options(run)
-    run.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
+    run.add_argument("--resume", metavar="RUN_ID",
+                     help="finish an interrupted run, with the settings it was started with")
 
     render = sub.add_parser("render", help="show the exact messages a model would receive")
     render.add_argument("experiment", type=Path)
@@ -98,6 +132,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="item id, or its 0-based position in the evaluated split")
     render.add_argument("--task", help="task name (default: the experiment's first task)")
     render.add_argument("--json", action="store_true", help="print the messages as JSON")
+    _trust_option(render)
 
     report = sub.add_parser("report", help="(re)write reports/<run-id>.md for a run")
     report.add_argument("run", help="run folder or run id")
@@ -174,8 +209,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from harness.api import run
+    from harness.errors import ConfigError
     from harness.report.console import summary_table
 
+    if args.experiment is None and not args.resume:
+        raise ConfigError("give an experiment file to run, or --resume <run-id>")
     samples = run(
         args.experiment,
         resume=args.resume,
@@ -288,6 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     from harness.errors import HarnessError
 
+    trust = _apply_trust(args)
     try:
         return COMMANDS[args.command](args)
     except HarnessError as exc:
@@ -300,6 +339,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from harness.crash import report_crash
 
         return report_crash(exc, sys.argv[1:])
+    finally:
+        _restore_trust(trust)
 
 
 def entry() -> NoReturn:

@@ -82,6 +82,8 @@ def build_record(
         ],
         "gold_docs": list(sample.item.gold_docs),
         **_retrieval_metrics(sample),
+        "fingerprint": sample.fingerprint,
+        "prompt_parts": sample.parts,
         "finished_at": now(),
     }
 

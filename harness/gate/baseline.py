@@ -3,8 +3,10 @@
 A baseline keeps, for each task x variant x model of a run, every item's score on the task's
 primary metric (one number per epoch) and one output per item (truncated), so a later check can
 pair items and show "before" outputs of the items that flipped. It also records what produced
-those scores (the config hash, each template's sha256, the models, the package version), so the
-check can say what changed since. Items are written one per line, so a baseline update reads as
+those scores (each item's sample fingerprint and the short hashes of its ingredients, each
+template's sha256, the models, the package version), so the check can say which prompts changed
+since, and why. Ingredients shared by a whole cell (its template, parameters...) are written
+once per cell. Items are written one per line, so a baseline update reads as
 a readable diff in review.
 """
 
@@ -85,6 +87,8 @@ class Baseline:
     metrics: dict[str, dict[str, str]]
     cells: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = field(default_factory=dict)
     source: str = ""
+    # Per cell: the fingerprint parts (harness.fingerprint) its items share, kept out of items.
+    cell_parts: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
@@ -120,6 +124,7 @@ class Baseline:
                     ["variant", "model", "item_id"], sort=False):
                 cells.setdefault((task, str(variant), str(model)), {})[str(item_id)] = \
                     _entry(group, info.column, max_output_chars)
+        cell_parts = {key: _hoist_parts(items) for key, items in cells.items()}
         meta = {
             "run_id": manifest.get("run_id"),
             "experiment": manifest.get("experiment"),
@@ -132,7 +137,17 @@ class Baseline:
             "saved_with": versions().get("prompt-harness"),
             "epochs": (manifest.get("config") or {}).get("epochs"),
         }
-        return cls(meta=meta, metrics=metrics, cells=cells, source=source)
+        return cls(meta=meta, metrics=metrics, cells=cells, source=source,
+                   cell_parts={k: v for k, v in cell_parts.items() if v})
+
+    def prompt(self, key: tuple[str, str, str], item_id: str) -> tuple[str | None, dict]:
+        """An item's sample fingerprint and its full parts (the cell's shared ones merged in)."""
+        entry = self.cells.get(key, {}).get(item_id) or {}
+        return entry.get("fp"), {**self.cell_parts.get(key, {}), **(entry.get("parts") or {})}
+
+    @property
+    def has_fingerprints(self) -> bool:
+        return any("fp" in e for items in self.cells.values() for e in items.values())
 
     @classmethod
     def load(cls, path: str | Path, *, max_error_rate: float | None = None) -> Baseline:
@@ -161,10 +176,13 @@ class Baseline:
             raise GateInputError(f"{where}: baseline format version {data.get('format_version')}"
                                  f" is not supported (expected {FORMAT_VERSION}); save it again")
         cells: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
+        cell_parts: dict[tuple[str, str, str], dict[str, Any]] = {}
         try:
             for cell in data["cells"]:
                 key = (str(cell["task"]), str(cell["variant"]), str(cell["model"]))
                 cells[key] = {str(i): dict(e) for i, e in cell["items"].items()}
+                if cell.get("parts"):
+                    cell_parts[key] = dict(cell["parts"])
             metrics = {str(t): {"name": str(m["name"]), "kind": str(m["kind"])}
                        for t, m in data["metrics"].items()}
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
@@ -172,13 +190,17 @@ class Baseline:
                 from None
         meta = {k: v for k, v in data.items()
                 if k not in ("format", "format_version", "metrics", "cells")}
-        return cls(meta=meta, metrics=metrics, cells=cells, source=source)
+        return cls(meta=meta, metrics=metrics, cells=cells, source=source,
+                   cell_parts=cell_parts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": FORMAT, "format_version": FORMAT_VERSION, **self.meta,
             "metrics": self.metrics,
-            "cells": [{"task": t, "variant": v, "model": m, "items": items}
+            "cells": [{"task": t, "variant": v, "model": m,
+                       **({"parts": self.cell_parts[(t, v, m)]}
+                          if self.cell_parts.get((t, v, m)) else {}),
+                       "items": items}
                       for (t, v, m), items in self.cells.items()],
         }
 
@@ -191,7 +213,7 @@ class Baseline:
                   for k, v in data.items()]
         lines.append('  "cells": [')
         for n, cell in enumerate(cells):
-            head = {k: cell[k] for k in CELL_KEYS}
+            head = {k: cell[k] for k in (*CELL_KEYS, "parts") if k in cell}
             lines.append("    " + json.dumps(head, ensure_ascii=False)[:-1] + ', "items": {')
             entries = list(cell["items"].items())
             for m, (item_id, entry) in enumerate(entries):
@@ -275,7 +297,28 @@ def _entry(group: pd.DataFrame, column: str, max_output_chars: int) -> dict[str,
     first_error = next((e for e in errors if e), None)
     if first_error:
         entry["error"] = truncate(first_error, 200)
+    # What the item's prompt was (the same for every epoch): the gate names changed prompts.
+    fingerprint = next((_text(f) for f in group.get("fingerprint", []) if _text(f)), None)
+    if fingerprint is not None:
+        entry["fp"] = fingerprint
+        parts = next((p for p in group.get("prompt_parts", []) if isinstance(p, dict)), None)
+        if parts:
+            entry["parts"] = dict(parts)
     return entry
+
+
+def _hoist_parts(items: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Move the parts every item of a cell shares (template, parameters...) to the cell."""
+    parts = [e.get("parts") for e in items.values()]
+    if not parts or not all(parts):
+        return {}
+    shared = {k: v for k, v in parts[0].items()
+              if k != "fields" and all(p.get(k) == v for p in parts[1:])}
+    for entry in items.values():
+        entry["parts"] = {k: v for k, v in entry["parts"].items() if k not in shared}
+        if not entry["parts"]:
+            del entry["parts"]
+    return shared
 
 
 def save_baseline(run: str | Path, to: str | Path, *,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.gate.baseline import Baseline, GateInputError
+from harness.gate.changes import sample_changes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -311,7 +312,8 @@ def _items(baseline: Baseline) -> str:
 
 
 def describe_changes(baseline: Baseline, manifest: dict[str, Any]) -> list[str]:
-    """What changed since the baseline was saved: templates, models, config, package version."""
+    """What changed since the baseline was saved: templates, models, package version. Which
+    prompts changed, item by item, is :func:`harness.gate.changes.sample_changes`."""
     meta = baseline.meta
     changes = []
     templates = {n: t.get("sha256") for n, t in (manifest.get("templates") or {}).items()}
@@ -331,10 +333,6 @@ def describe_changes(baseline: Baseline, manifest: dict[str, Any]) -> list[str]:
                                                          model.get("api_base")):
             changes.append(f"model `{label}` changed since the baseline: {old.get('model')} -> "
                            f"{model.get('model')}")
-    old_hash, new_hash = meta.get("config_hash"), manifest.get("config_hash")
-    if old_hash and new_hash and old_hash != new_hash:
-        changes.append("the experiment config, a template or the task data changed since the "
-                       f"baseline (config hash {old_hash[:8]} -> {new_hash[:8]})")
     old_v = meta.get("package_version")
     new_v = (manifest.get("versions") or {}).get("prompt-harness")
     if old_v and new_v and old_v != new_v:
@@ -366,7 +364,7 @@ def check_run(run: str | Path | pd.DataFrame, baseline: Baseline | str | Path,
         current={"run_id": manifest.get("run_id"), "run_dir": samples.attrs.get("run_dir"),
                  "experiment": manifest.get("experiment"),
                  "report": samples.attrs.get("report")},
-        changes=describe_changes(base, manifest),
+        changes=describe_changes(base, manifest) + sample_changes(base, samples),
     )
 
 

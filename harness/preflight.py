@@ -205,7 +205,7 @@ def check_baseline_matches(experiment: ExperimentConfig, baseline: Baseline) -> 
     if not any(set(baseline.cells[cell]) & by_task.get(cell[0], set()) for cell in shared):
         example = next(iter(baseline.cells[next(iter(shared))]), "none")
         raise ConfigError(
-            f"{where} and experiment {experiment.source} share no scored items: no baseline "
+            f"{where} and experiment {experiment.source} share no items: no baseline "
             f"item id (e.g. '{example}') is among the experiment's items, so nothing could be "
             "paired; it was saved from other data: pass this experiment's baseline")
 

@@ -115,7 +115,7 @@ def _baseline(tmp_path: Path, task: str, item: str) -> Path:
 
 @pytest.mark.parametrize(("task", "item", "words"), [
     ("sentiment", "s1", ["holds none of this experiment's", "sentiment / zero-shot"]),
-    ("add", "zzz", ["share no scored items", "'zzz'"]),
+    ("add", "zzz", ["share no items", "'zzz'"]),
 ])
 def test_check_refuses_a_foreign_baseline_before_running(
         tmp_path: Path, add_task: Path, task: str, item: str, words: list[str]) -> None:
@@ -154,7 +154,7 @@ def test_the_python_api_checks_too(tmp_path: Path, add_task: Path,
     monkeypatch.setenv(KEY_ENV, "sk-hostile-test")
     with LoopbackServer() as server:
         path = experiment(tmp_path, server.url)
-        with pytest.raises(ConfigError, match="share no scored items"):
+        with pytest.raises(ConfigError, match="share no items"):
             check_experiment(path, _baseline(tmp_path, "add", "zzz"),
                              results_dir=tmp_path / "results")
         blocker = tmp_path / "file"

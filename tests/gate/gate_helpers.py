@@ -87,6 +87,9 @@ class GateProject:
                  f"cache_dir: {self.root / 'cache'}", "concurrency: 8"]
         if limit:
             lines.append(f"limit: {limit}")
+        # A key written twice is an error, so a setting in ``extra`` replaces the default line.
+        given = {line.split(":", 1)[0] for line in extra.splitlines() if ":" in line}
+        lines = [line for line in lines if line.split(":", 1)[0] not in given]
         path = self.root / "experiments" / f"{name}.yaml"
         path.parent.mkdir(exist_ok=True)
         path.write_text("\n".join(lines) + "\n" + extra)

@@ -175,6 +175,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="assumed SD of per-item differences when there is no pilot")
     plan.add_argument("--alpha", type=float, default=0.05)
     plan.add_argument("--power", type=float, default=0.8)
+    plan.add_argument("--item-cost", type=float, default=1.0,
+                      help="what a new item costs, in calls (default 1), for the repeats advice")
     return parser
 
 
@@ -191,6 +193,12 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         pilot = load_run(args.pilot)
     table = plan(pilot, args.effect, args.alpha, args.power, sd_diff=args.sd_diff)
     print(format_plan(table))
+    if pilot is not None:  # repeats per item, from the pilot's within-item variance
+        from harness.stats.repeats import format_repeats, repeats_table
+
+        print()
+        print(format_repeats(repeats_table(pilot, args.effect, args.alpha, args.power,
+                                           item_cost=args.item_cost)))
     return 0
 
 

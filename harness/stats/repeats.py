@@ -183,7 +183,7 @@ def pair_variance(samples: pd.DataFrame, metric: str | None = None) -> pd.DataFr
             for b in variants[i + 1:]:
                 left = part[part["variant"] == a].set_index(table.pair_on)
                 right = part[part["variant"] == b].set_index(table.pair_on)
-                both = left.join(right, lsuffix="_a", rsuffix="_b", how="inner")
+                both = left.add_suffix("_a").join(right.add_suffix("_b"), how="inner")
                 both = both[both["score_a"].notna() & both["score_b"].notna()]
                 if len(both) < 2:
                     continue

@@ -35,6 +35,9 @@ def _gate_options(parser: argparse.ArgumentParser) -> None:
                         help="tolerated drop, as a fraction of the scale (default 0.02 = 2 points)")
     parser.add_argument("--min-score", type=float,
                         help="also fail any cell scoring below this (e.g. 0.7)")
+    parser.add_argument("--min-pass-repeats", metavar="K/N",
+                        help="each item must pass at least K of N repeats (e.g. 8/10); "
+                             "a cell with an item that does not fails")
     parser.add_argument("--correction", default="holm", choices=["holm", "bh", "none"],
                         help="multiple-comparison correction over cells (default holm)")
     parser.add_argument("--junit", type=Path, help="write JUnit XML here")

@@ -30,11 +30,17 @@ def apply_repeat_rule(cells: list[Any], samples: pd.DataFrame, rule: str) -> Non
     ``cells`` are the gate's cell results (``task``, ``variant``, ``model``, ``metric``,
     ``status``, ``reasons``, ``notes``); cells the run does not have are left alone.
     """
-    from harness.stats.repeats import repeat_rule
+    from harness.stats.repeats import parse_rule, repeat_rule
 
-    judged = repeat_rule(samples, rule)
-    k, n = judged.attrs["rule"]
+    k, n = parse_rule(rule)
+    tables: dict[tuple[str, str], pd.DataFrame] = {}
     for cell in cells:
+        key = (str(cell.task), str(cell.metric))
+        if key not in tables:  # the cell's own metric (the baseline's), task by task
+            rows = samples[samples["task"].astype(str) == key[0]]
+            tables[key] = repeat_rule(rows, rule, metric=key[1] or None) if len(rows) else \
+                repeat_rule(samples.iloc[:0], rule)
+        judged = tables[key]
         part = judged[(judged["task"] == cell.task) & (judged["variant"] == cell.variant)
                       & (judged["model"] == cell.model)].sort_values(["passes", "item_id"])
         if part.empty:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import re
 from pathlib import PurePath
 from typing import Any
@@ -27,6 +28,9 @@ from pydantic import ValidationError
 AXIS_KEYS = ("template", "shots", "fewshot", "reasoning", "rag", "retriever", "k",
              "chunk_size", "chunk_overlap", "store", "max_tokens", "system")
 """Variant keys that may be swept: the ones whose values are single scalars."""
+
+MAX_VARIANTS = 1024
+"""More combinations than this is a typo or a budget accident, not an experiment."""
 
 _NAME_PART_BARE = ("template", "retriever", "store")  # the value alone reads well
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]+")
@@ -141,6 +145,10 @@ def design(sweep: Any) -> tuple[list[dict[str, Any]], dict[str, dict[str, str]],
         raise SweepError(("sweep",), "a sweep needs a template: sweep it "
                                      "(template: [zero-shot, cot]) or give one value "
                                      "(template: zero-shot)")
+    total = math.prod(len(v) for v in factors.values())
+    if total > MAX_VARIANTS:
+        raise SweepError(("sweep",), f"expands to {total:,} variants (at most {MAX_VARIANTS:,}); "
+                                     "sweep fewer keys or levels")
     variants, levels_of = [], {}
     for combo in itertools.product(*factors.values()):
         levels = dict(zip(factors, combo, strict=True))

@@ -78,6 +78,10 @@ def test_template_paths_and_system_prompts_give_safe_names(tmp_path: Path) -> No
         ("sweep:\n  template: [a/x.j2, b/x.j2]\n", 3, "sweep.template[1]", "same variant name"),
         ("sweep:\n  template: [zero-shot]\n  chunk_size: [100, 400]\n  chunk_overlap: 150\n",
          2, "sweep", "combination chunk_size100: chunk_overlap must be smaller"),
+        ("sweep:\n  template: [zero-shot, cot]\n  shots: [0, 1, 2, 3, 4, 5, 6, 7]\n"
+         "  k: [1, 2, 3, 4, 5, 6, 7, 8]\n"
+         "  max_tokens: [8, 16, 32, 64, 128, 256, 512, 1024, 2048]\n",
+         2, "sweep", "expands to 1,152 variants (at most 1,024)"),
         ("variants: [{name: cot-shots4, template: few-shot}]\n"
          "sweep: {template: [zero-shot, cot], shots: [0, 4]}\n", 3, "sweep",
          "'cot-shots4', which variants: already uses"),

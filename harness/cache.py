@@ -69,6 +69,21 @@ def cache_key(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _text_to_db(text: str) -> str | bytes:
+    """An answer as SQLite can store it. SQLite text is UTF-8, which a lone surrogate (a model
+    can send "\\ud800") is not: such an answer is stored as its bytes with the surrogates
+    kept (``surrogatepass``) and read back identical by :func:`_text_from_db`."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+    return text
+
+
+def _text_from_db(value: str | bytes) -> str:
+    return value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else value
+
+
 class ResponseCache:
     def __init__(
         self, path: Path, *, flush_every: int = 64, flush_interval: float = 0.5
@@ -114,11 +129,11 @@ class ResponseCache:
                 self._disable(exc)
         if row is None:
             return None
-        return Completion(text=row[0], input_tokens=row[1], output_tokens=row[2],
+        return Completion(text=_text_from_db(row[0]), input_tokens=row[1], output_tokens=row[2],
                           cost_usd=row[3], latency_s=row[4] or 0.0, cached=True)
 
     def put(self, key: str, model: str, completion: Completion) -> None:
-        self._pending.append((key, model, completion.text, completion.input_tokens,
+        self._pending.append((key, model, _text_to_db(completion.text), completion.input_tokens,
                               completion.output_tokens, completion.cost_usd,
                               completion.latency_s, time.time()))
         if (len(self._pending) >= self.flush_every
@@ -138,7 +153,7 @@ class ResponseCache:
                 "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
             )
             self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except Exception as exc:  # never leave the transaction open, whatever failed
             with contextlib.suppress(sqlite3.Error):
                 self.db.execute("ROLLBACK")
             self._disable(exc)

@@ -3,7 +3,10 @@
 Samples are appended one JSON line at a time and flushed as each finishes, so a run killed at
 any moment (even with SIGKILL) leaves every finished sample readable; a torn last line is
 ignored on reading. When a sample appears twice (an errored sample retried on resume), the
-later line wins.
+later line wins. Text is stored losslessly, lone surrogates included (see ``JSON_ERRORS``).
+
+A record's ``error`` says its call failed; ``scoring_error`` says the call answered but parsing
+or scoring the answer raised (``Type: message``). Either keeps the sample out of every score.
 """
 
 from __future__ import annotations
@@ -37,11 +40,18 @@ def new_run_id(name: str) -> str:
     return f"{name}-{stamp}-{os.urandom(2).hex()}"
 
 
+# How JSON text is written: UTF-8, except for a lone surrogate ("\ud800", which a model can
+# send and UTF-8 cannot encode). ``json.dumps`` leaves non-ASCII characters only inside string
+# literals, so writing such a character as its backslash escape writes exactly JSON's own
+# escape for it, and ``json.loads`` reads back the identical string: lossless, at no cost.
+JSON_ERRORS = "backslashreplace"
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write via a temporary file and rename, so readers never see half a manifest."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with os.fdopen(fd, "w", encoding="utf-8", errors=JSON_ERRORS) as fh:
         json.dump(data, fh, indent=2, ensure_ascii=False, default=str)
         fh.write("\n")
     os.replace(tmp, path)
@@ -76,7 +86,8 @@ class RunWriter:
         self.run_dir = run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
         _drop_torn_tail(run_dir / SAMPLES)
-        self._fh: IO[str] = (run_dir / SAMPLES).open("a", encoding="utf-8")
+        self._fh: IO[str] = (run_dir / SAMPLES).open("a", encoding="utf-8",
+                                                     errors=JSON_ERRORS)
 
     def append(self, record: dict[str, Any], *, flush: bool = True) -> None:
         """Write one sample; ``flush=False`` leaves it buffered until :meth:`flush`."""
@@ -183,14 +194,16 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any]) -> pd
     frame = pd.DataFrame(rows)
     if frame.empty:
         frame = pd.DataFrame(columns=["sample_id", "task", "variant", "model", "item_id",
-                                      "epoch", "error"])
+                                      "epoch", "error", "scoring_error"])
     for scorers in (manifest.get("scorers") or {}).values():
         for scorer in scorers:
             if f"score_{scorer['name']}" not in frame.columns:
                 frame[f"score_{scorer['name']}"] = math.nan
+    if "scoring_error" not in frame.columns:  # runs written before scoring errors existed
+        frame["scoring_error"] = None
     score_cols = [c for c in frame.columns if c.startswith("score_")]
-    if score_cols:  # an errored sample has no score, whatever a scorer wrote
-        frame.loc[frame["error"].notna(), score_cols] = math.nan
+    if score_cols:  # an errored sample (call or scoring) has no score, whatever was written
+        frame.loc[frame["error"].notna() | frame["scoring_error"].notna(), score_cols] = math.nan
     frame.attrs["manifest"] = manifest
     return frame
 

@@ -130,14 +130,17 @@ def _operator_position(text: str, start: int) -> bool:
     return i >= 0 and (text[i].isdigit() or text[i] in ")]")
 
 
-def find_numbers(text: str) -> list[Number]:
-    """Every number in ``text``, in order, with the sign rules of the module docstring.
+def find_numbers(text: str, limit: int | None = None) -> list[Number]:
+    """Every number in ``text`` (the first ``limit``), in order, with the sign rules of the
+    module docstring.
 
     Positions refer to ``text`` after LaTeX fractions were rewritten (see :func:`_unlatex`).
     """
     text = _unlatex(text)
-    found = []
+    found: list[Number] = []
     for match in _NUMBER.finditer(text):
+        if limit is not None and len(found) >= limit:
+            break
         start = match.start()
         sign = match.group("sign")
         if sign and _operator_position(text, start):
@@ -155,7 +158,7 @@ def last_number(text: str) -> str | None:
     return found[-1].text if found else None
 
 
-_WRAPPERS = re.compile(r"^[\s*`\"'$]+|[\s*`\"'$.]+$")
+_WRAPPERS = "*`\"'$ \t\r\n"
 
 
 def single_number(text: str) -> str | None:
@@ -164,7 +167,7 @@ def single_number(text: str) -> str | None:
     "58", "-58.", "$1,234.00", "45%", "**−58**" and "58 apples" hold one number; "17 - 75 =
     -58" holds three, and which one was meant is a guess a scorer must not make.
     """
-    found = find_numbers(_WRAPPERS.sub("", text))
+    found = find_numbers(text.strip(_WRAPPERS).rstrip(_WRAPPERS + "."), limit=2)
     return found[0].text if len(found) == 1 else None
 
 

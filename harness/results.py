@@ -160,6 +160,22 @@ def read_records(run_dir: Path) -> list[dict[str, Any]]:
     return list(latest.values())
 
 
+def escape_surrogates(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings written as its escape ("\\ud800").
+
+    For the DataFrame of a run only: pandas stores text as UTF-8 and refuses a lone surrogate,
+    so :func:`load_run` shows it escaped, while ``samples.jsonl`` (and :func:`read_records`)
+    keep the exact text.
+    """
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {k: escape_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [escape_surrogates(v) for v in value]
+    return value
+
+
 def read_manifest(run_dir: Path) -> dict[str, Any]:
     path = run_dir / MANIFEST
     try:
@@ -191,7 +207,10 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any]) -> pd
         for name, value in (record.get("scores") or {}).items():
             row[f"score_{name}"] = math.nan if value is None else float(value)
         rows.append(row)
-    frame = pd.DataFrame(rows)
+    try:
+        frame = pd.DataFrame(rows)
+    except UnicodeEncodeError:  # a lone surrogate: pandas' strings must be valid UTF-8
+        frame = pd.DataFrame([escape_surrogates(row) for row in rows])
     if frame.empty:
         frame = pd.DataFrame(columns=["sample_id", "task", "variant", "model", "item_id",
                                       "epoch", "error", "scoring_error"])

@@ -18,7 +18,7 @@ from harness.stats.tables import compare_table, summary_table
 
 RunLike = pd.DataFrame | str | os.PathLike[str]
 
-__all__ = ["compare", "compare_runs", "format_plan", "plan", "summary"]
+__all__ = ["compare", "compare_runs", "factorial", "format_plan", "plan", "summary"]
 
 
 def _samples(run: RunLike) -> pd.DataFrame:
@@ -69,6 +69,7 @@ def compare(
     power: float = 0.8,
     graded_test: str = "wilcoxon",
     order: Sequence[str] | None = None,
+    n_permutations: int = 10_000,
 ) -> pd.DataFrame:
     """Every pair of levels of ``axis`` (variants, models or runs), paired on ``pair_on``.
 
@@ -76,11 +77,14 @@ def compare(
     per task and model). ``diff = mean_a - mean_b`` with ``a`` before ``b`` in ``order`` (default:
     order of first appearance). p-values are adjusted by ``correction`` ("holm", "bh" or "none")
     over each ``family``: "task" (default: one report table), "group" or "all".
-    ``graded_test`` is "wilcoxon" or "permutation" for graded scores.
+    ``graded_test`` is "wilcoxon" or "permutation" for graded scores. ``n_permutations``: draws
+    of the sign-flip tests (the permutation test, and every test on clustered items); a p-value
+    at their resolution floor, 1/(n_permutations + 1), says so in ``note``.
     """
     return compare_table(_samples(run), metric=metric, axis=axis, pair_on=pair_on,
                          reducer=reducer, correction=correction, family=family, n_boot=n_boot,
-                         seed=seed, alpha=alpha, power=power, graded_test=graded_test, order=order)
+                         seed=seed, alpha=alpha, power=power, graded_test=graded_test, order=order,
+                         n_permutations=n_permutations)
 
 
 def compare_runs(
@@ -132,3 +136,11 @@ def plan(
     samples = None if samples_df is None else _samples(samples_df)
     return plan_table(samples, effect, alpha, power, metric=metric, axis=axis, reducer=reducer,
                       sd_diff=sd_diff)
+
+
+def factorial(run: RunLike, **options: object) -> pd.DataFrame:
+    """Main effects and two-way interactions of a run's ``sweep:`` factors, one row an effect
+    (see :func:`harness.stats.factorial.factorial` for the options and the method)."""
+    from harness.stats.factorial import factorial as _factorial
+
+    return _factorial(_samples(run), **options)  # type: ignore[arg-type]

@@ -6,16 +6,15 @@ scores (appended to the run folder) -> analysis -> report.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from harness.config import ExperimentConfig, load_experiment
-from harness.errors import ConfigError, RunError
+from harness.config.sweep import manifest_design
+from harness.errors import ConfigError, ErrorRateExceeded, RunError
 from harness.models.client import Client, LiteLLMClient
 from harness.results import (
     RunWriter,
@@ -33,6 +32,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from harness.plan import Plan
+    from harness.runlock import RunLock
 
 
 def _sha(text: str | bytes) -> str:
@@ -40,31 +40,24 @@ def _sha(text: str | bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-# Settings that change how a run is carried out, not which samples it makes or what they ask:
-# a resumed run may change them (raise the budget, lower the concurrency, add a rate limit).
-OPERATIONAL = {"concurrency", "retries", "max_error_rate", "max_cost_usd", "cache", "cache_dir"}
-OPERATIONAL_MODEL = {"timeout", "max_concurrency", "rpm", "tpm"}
-
-
 def config_hash(plan: Plan) -> str:
-    """What determines the samples: the config, the templates and the task files."""
-    config = plan.experiment.model_dump(mode="json", exclude=OPERATIONAL)
-    config["models"] = [{k: v for k, v in m.items() if k not in OPERATIONAL_MODEL}
-                        for m in config["models"]]
-    parts = [json.dumps(config, sort_keys=True)]
-    parts += [v.template.source for v in plan.variants.values()]
-    parts += [t.config.model_dump_json() for t in plan.tasks.values()]
-    parts += [f"{t.config.name}:{i.id}:{i.input}:{i.target}" for t in plan.tasks.values()
-              for i in t.items]
-    return _sha("\x1e".join(parts))
+    """The plan's identity: every sample's fingerprint (``harness.fingerprint``), so it changes
+    exactly when some sample would be sent or scored differently."""
+    from harness.fingerprint import plan_fingerprint
+
+    return plan_fingerprint((s.sample_id, s.fingerprint) for s in plan.samples)
 
 
-def manifest_for(plan: Plan, run_id: str, status: str) -> dict[str, Any]:
+def manifest_for(plan: Plan, run_id: str, status: str,
+                 overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     experiment = plan.experiment
     return {
         "run_id": run_id,
         "experiment": experiment.name,
         "experiment_file": str(experiment.source),
+        "experiment_path": str(experiment.source.resolve()),
+        # The command-line settings, so that ``harness run --resume <id>`` needs none of them.
+        "overrides": {k: v for k, v in (overrides or {}).items() if v is not None},
         "status": status,
         "started_at": now(),
         "finished_at": None,
@@ -89,6 +82,7 @@ def manifest_for(plan: Plan, run_id: str, status: str) -> dict[str, Any]:
         "models": {label: {"model": m.model, "api_base": m.api_base}
                    for label, m in plan.models.items()},
         "samples_planned": len(plan.samples),
+        **manifest_design(experiment.sweep),  # the sweep's factors, for the factorial analysis
         "versions": versions(),
         "git_commit": git_commit(experiment.source.parent),
     }
@@ -144,7 +138,8 @@ def build_client(
     Returns the stack, the cache (None when off) and the innermost client, whose ``aclose``
     (when it has one) must run inside the run's event loop.
     """
-    from harness.cache import CachedClient, ResponseCache, cache_file
+    from harness.cache import ResponseCache, cache_file
+    from harness.cached_client import CachedClient
     from harness.models.limits import LimitedClient
     from harness.models.retry import RetryingClient
 
@@ -154,12 +149,14 @@ def build_client(
     if experiment.cache:
         cache = ResponseCache.open(cache_file(experiment.cache_dir))
     if cache is not None:
-        stack = CachedClient(stack, cache)
+        # The LiteLLM client says what each call really sends (after drop_params).
+        mapper = inner if hasattr(inner, "sent_params") else None
+        stack = CachedClient(stack, cache, mapper)  # type: ignore[arg-type]
     return stack, cache, inner
 
 
 def run(
-    config: str | Path | ExperimentConfig,
+    config: str | Path | ExperimentConfig | None = None,
     *,
     resume: str | None = None,
     results_dir: str | Path = "results",
@@ -172,54 +169,112 @@ def run(
 
     ``overrides`` are the command-line settings (limit, models, epochs, seed, concurrency,
     max_error_rate, max_cost_usd, cache, cache_dir). ``resume`` continues a run folder's run,
-    calling the model only for samples that have not finished. ``client`` replaces the LiteLLM
-    client (tests, or a custom transport).
+    calling the model only for samples that have not finished, with the overrides the run was
+    started with (those given now win) and, without ``config``, its experiment file. One
+    process at a time may run a run folder (``harness.runlock``). ``client`` replaces the
+    LiteLLM client (tests, or a custom transport).
     """
+    from harness.runlock import RunLock
+
+    results_dir = Path(results_dir)
+    lock: RunLock | None = None
+    old: dict[str, Any] | None = None
+    if resume:
+        from harness.resume import experiment_file, merged_overrides
+
+        run_dir = resolve_run_dir(resume, results_dir)
+        lock = RunLock.acquire(run_dir)  # before reading: a second resume is refused at once
+        try:
+            old = read_manifest(run_dir)
+            overrides = merged_overrides(old, overrides)
+            if config is None:
+                config = experiment_file(old, run_dir)
+        except BaseException:
+            lock.release()
+            raise
+    elif config is None:
+        raise ConfigError("give an experiment file to run (or --resume <run-id>)")
+    try:
+        return _run(config, old=old, lock=lock, results_dir=results_dir,
+                    reports_dir=reports_dir, quiet=quiet, client=client, overrides=overrides)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _run(
+    config: str | Path | ExperimentConfig, *, old: dict[str, Any] | None, lock: RunLock | None,
+    results_dir: Path, reports_dir: str | Path | None, quiet: bool, client: Client | None,
+    overrides: dict[str, Any],
+) -> pd.DataFrame:
     from harness.plan import build_plan
-    from harness.progress import Progress
-    from harness.runner import execute
+    from harness.runlock import RunLock
 
     experiment = config if isinstance(config, ExperimentConfig) else load_experiment(Path(config))
     experiment = apply_overrides(experiment, **overrides)
     plan = build_plan(experiment)
+    from harness.redaction import register_model
 
-    results_dir = Path(results_dir)
+    for model in plan.models.values():  # their keys are blanked in all the run writes
+        register_model(model)
+
     skip: set[str] = set()
     prior_cost = 0.0
-    if resume:
-        run_dir = resolve_run_dir(resume, results_dir)
-        old = read_manifest(run_dir)
+    if old is not None:
+        from harness.resume import reusable
+
+        assert lock is not None
         run_id = old["run_id"]
-        if old.get("config_hash") != config_hash(plan):
-            raise ConfigError(
-                f"{experiment.source}: the experiment, its templates or its data changed since "
-                f"run {run_id} started; start a new run instead of resuming"
-            )
-        manifest = {**old, "status": "running", "resumed_at": now()}
-        for record in read_records(run_dir):
-            if record.get("error") is None:
-                skip.add(record["sample_id"])
-                if not record.get("cached"):
-                    prior_cost += record.get("cost_usd") or 0.0
+        run_dir = lock.path.parent
+        for record in reusable(plan, read_records(run_dir), run_id):
+            skip.add(record["sample_id"])
+            if not record.get("cached"):
+                prior_cost += record.get("cost_usd") or 0.0
+        fresh = manifest_for(plan, run_id, "running", overrides)
+        manifest = {**old, "status": "running", "resumed_at": now(),
+                    **{k: fresh[k] for k in ("overrides", "config", "config_hash",
+                                             "samples_planned", "experiment_path")}}
     else:
         run_id = new_run_id(experiment.name)
         run_dir = results_dir / run_id
-        manifest = manifest_for(plan, run_id, "running")
+        lock = RunLock.acquire(run_dir)
+        manifest = manifest_for(plan, run_id, "running", overrides)
+    try:
+        return _execute_run(plan, run_dir, run_id, manifest, skip, prior_cost,
+                            results_dir=results_dir, reports_dir=reports_dir, quiet=quiet,
+                            client=client)
+    finally:
+        if old is None:  # a resume's lock is released by run(), which took it
+            lock.release()
 
+
+def _execute_run(
+    plan: Plan, run_dir: Path, run_id: str, manifest: dict[str, Any], skip: set[str],
+    prior_cost: float, *, results_dir: Path, reports_dir: str | Path | None, quiet: bool,
+    client: Client | None,
+) -> pd.DataFrame:
+    from harness.aio import run_async
+    from harness.progress import Progress
+    from harness.runner import execute
+
+    experiment = plan.experiment
     writer = RunWriter(run_dir)
     writer.write_manifest(manifest)
     stack, cache, inner = build_client(experiment, client)
     progress = Progress(len(plan.samples), done=len(skip), cost=prior_cost, quiet=quiet)
     status, stop_message = "complete", None
     where = "" if results_dir == Path("results") else f" --results-dir {results_dir}"
-    resume_hint = f"harness run {experiment.source} --resume {run_id}{where}"
+    # The manifest holds the experiment file and the overrides: the run id is all it takes.
+    resume_hint = f"harness run --resume {run_id}{where}"
     prefetch = None
     if reports_dir is not None:  # import the report's libraries while the model answers
         from harness.report import prefetch_modules as prefetch
     try:
-        outcome = asyncio.run(_execute_and_close(
+        outcome = run_async(_execute_and_close(
             execute(plan, stack, writer, run_id=run_id, skip=skip, progress=progress,
                     on_first_answer=prefetch), inner))
+        if outcome.interrupted:  # Ctrl-C: the calls in flight finished and were saved
+            raise KeyboardInterrupt
         if outcome.stopped:
             status = "stopped"
             stop_message = (f"run stopped: {outcome.stopped}; results so far are in {run_dir}; "
@@ -272,8 +327,7 @@ def _check_error_rate(samples: pd.DataFrame, threshold: float, run_dir: Path) ->
     rate = float(samples["error"].notna().mean())
     if rate > threshold:
         first = samples.loc[samples["error"].notna(), "error"].iloc[0]
-        raise RunError(
+        raise ErrorRateExceeded(
             f"{rate:.1%} of samples failed (max_error_rate {threshold:.0%}); results and report "
-            f"are in {run_dir}; first error: {first}"
-        )
+            f"are in {run_dir}; first error: {first}", run_dir)
 

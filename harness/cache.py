@@ -1,8 +1,16 @@
-"""The response cache: an embedded SQLite database, so nobody pays twice for one answer.
+"""The response cache: an embedded SQLite database, so nobody pays twice for one answer, and a
+re-run from it is the run it replays, sample for sample.
 
-The key is a hash of everything that determines the answer: the model string, its API base,
-the generation parameters, the messages and, for sampled runs (temperature > 0), the epoch.
-API keys travel in call arguments, never in what is hashed or stored.
+The key is a hash of everything that determines the answer (``harness.models.identity``): the
+model's identity (resolved API base; for a local model its absolute source, a digest of its
+files, device and dtype), the parameters LiteLLM actually sends (after ``drop_params``), the
+messages and, when the answers are sampled (a temperature above 0, or none sent), the epoch.
+API keys travel in call arguments, never in what is hashed or stored. Each answer keeps the
+model the provider said answered it and its ``finish_reason``.
+
+Within a run, identical requests share one call: a request whose answer is on its way waits
+for it, and answers not yet written to the file are served from memory. A stored answer is
+never replaced (the first writer wins), so a replay returns what the original run recorded.
 
 Why not LiteLLM's own cache (``litellm.cache``)? It sits inside ``acompletion``, so a hit
 would still wait for the harness's rate limits and retries, which wrap the call; it has no
@@ -33,10 +41,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.config import ModelConfig
-from harness.models.client import Client, Completion
+from harness.models.client import Completion
+from harness.models.identity import is_sampled, model_identity
+from harness.redaction import redact
 
 # Part of every key: bump it when the meaning of a stored answer changes.
-KEY_VERSION = "v1"
+KEY_VERSION = "v2"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
@@ -47,23 +57,41 @@ CREATE TABLE IF NOT EXISTS responses (
     output_tokens INTEGER,
     cost_usd REAL,
     latency_s REAL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    finish_reason TEXT,
+    response_model TEXT
 )
 """
+# Added after the first version of the file: older files get them on opening.
+_ADDED_COLUMNS = {"finish_reason": "TEXT", "response_model": "TEXT"}
+_COLUMNS = ("key, model, text, input_tokens, output_tokens, cost_usd, latency_s, created, "
+            "finish_reason, response_model")
+# What LiteLLM sends for a requested parameter set, remembered so a cached run need not
+# import LiteLLM to work it out again (see ``harness.models.identity.sent_params``).
+_SENT_SCHEMA = "CREATE TABLE IF NOT EXISTS sent_params (key TEXT PRIMARY KEY, sent TEXT NOT NULL)"
+
+
+def identity_text(identity: dict[str, Any]) -> str:
+    return json.dumps(identity, sort_keys=True, ensure_ascii=False, default=str)
 
 
 def cache_key(
-    model: ModelConfig, messages: list[dict[str, str]], params: dict[str, Any], epoch: int
+    model: ModelConfig, messages: list[dict[str, str]], params: dict[str, Any], epoch: int,
+    *, identity: str | None = None,
 ) -> str:
-    """A hash of what determines the answer; never the key, timeout or limits of the model."""
-    sampled = float(params.get("temperature") or 0) > 0
+    """A hash of what determines the answer; never the key, timeout or limits of the model.
+
+    ``params`` are the parameters actually sent (``harness.models.identity.sent_params``);
+    ``identity`` is ``identity_text(model_identity(model))``, computed here when not given.
+    """
+    if identity is None:
+        identity = identity_text(model_identity(model))
     payload = {
         "v": KEY_VERSION,
-        "model": model.model,
-        "api_base": model.api_base,
+        "model": identity,
         "params": params,
         "messages": messages,
-        "epoch": epoch if sampled else None,
+        "epoch": epoch if is_sampled(params) else None,
     }
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
@@ -92,7 +120,10 @@ class ResponseCache:
         self.path = path
         self.flush_every = flush_every
         self.flush_interval = flush_interval
-        self._pending: list[tuple[Any, ...]] = []
+        self._pending: dict[str, tuple[Any, ...]] = {}
+        # Answers of this process that another process stored first under the same key: this
+        # process keeps serving its own, so its run stays consistent with itself.
+        self._kept: dict[str, tuple[Any, ...]] = {}
         self._flushed_at = time.monotonic()
         self.db: sqlite3.Connection | None = sqlite3.connect(
             path, timeout=30, isolation_level=None, check_same_thread=False
@@ -102,6 +133,12 @@ class ResponseCache:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute(_SCHEMA)
+            self.db.execute(_SENT_SCHEMA)
+            have = {row[1] for row in self.db.execute("PRAGMA table_info(responses)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in have:
+                    with contextlib.suppress(sqlite3.OperationalError):  # added by another
+                        self.db.execute(f"ALTER TABLE responses ADD COLUMN {column} {kind}")
         except sqlite3.DatabaseError:
             self.db.close()
             raise
@@ -117,45 +154,72 @@ class ResponseCache:
             return None
 
     def get(self, key: str) -> Completion | None:
-        row = None
+        """The stored answer, including those of this process not yet written to the file."""
+        row = self._pending.get(key) or self._kept.get(key)
+        if row is not None:
+            return _completion(row[2:])
         if self.db is not None:
             try:
                 row = self.db.execute(
-                    "SELECT text, input_tokens, output_tokens, cost_usd, latency_s "
-                    "FROM responses WHERE key = ?",
-                    (key,),
-                ).fetchone()
+                    f"SELECT {_COLUMNS} FROM responses WHERE key = ?", (key,)).fetchone()
             except sqlite3.Error as exc:
                 self._disable(exc)
-        if row is None:
-            return None
-        return Completion(text=_text_from_db(row[0]), input_tokens=row[1], output_tokens=row[2],
-                          cost_usd=row[3], latency_s=row[4] or 0.0, cached=True)
+        return None if row is None else _completion(row[2:])
 
     def put(self, key: str, model: str, completion: Completion) -> None:
-        self._pending.append((key, model, _text_to_db(completion.text), completion.input_tokens,
-                              completion.output_tokens, completion.cost_usd,
-                              completion.latency_s, time.time()))
+        """Store an answer unless one is stored already: the first answer to a key stays.
+
+        Its text is stored without credentials (a model may repeat a key it was shown)."""
+        if key in self._pending or key in self._kept:
+            return
+        self._pending[key] = (key, model, _text_to_db(redact(completion.text)),
+                              completion.input_tokens, completion.output_tokens,
+                              completion.cost_usd, completion.latency_s, time.time(),
+                              completion.finish_reason,
+                              completion.response_model)
         if (len(self._pending) >= self.flush_every
                 or time.monotonic() - self._flushed_at >= self.flush_interval):
             self.flush()
 
     def flush(self) -> None:
-        """Write the answers held back, in one transaction."""
+        """Write the answers held back, in one transaction; keys already stored keep theirs."""
         self._flushed_at = time.monotonic()
         if not self._pending or self.db is None:
-            self._pending.clear()
             return
-        rows, self._pending = self._pending, []
+        rows = list(self._pending.values())
         try:
             self.db.execute("BEGIN IMMEDIATE")
-            self.db.executemany(
-                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
-            )
+            lost = [row for row in rows if self.db.execute(
+                f"INSERT OR IGNORE INTO responses ({_COLUMNS}) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row).rowcount == 0]
             self.db.execute("COMMIT")
         except Exception as exc:  # never leave the transaction open, whatever failed
             with contextlib.suppress(sqlite3.Error):
                 self.db.execute("ROLLBACK")
+            self._disable(exc)
+            return
+        self._kept.update((row[0], row) for row in lost)
+        self._pending.clear()
+
+    def get_sent(self, key: str) -> dict[str, Any] | None:
+        """A remembered mapping of requested to sent parameters (see ``_SENT_SCHEMA``)."""
+        if self.db is None:
+            return None
+        try:
+            row = self.db.execute("SELECT sent FROM sent_params WHERE key = ?",
+                                  (key,)).fetchone()
+        except sqlite3.Error as exc:
+            self._disable(exc)
+            return None
+        return None if row is None else json.loads(row[0])
+
+    def put_sent(self, key: str, sent: dict[str, Any]) -> None:
+        if self.db is None:
+            return
+        try:
+            self.db.execute("INSERT OR IGNORE INTO sent_params VALUES (?, ?)",
+                            (key, json.dumps(sent, sort_keys=True, default=str)))
+        except sqlite3.Error as exc:
             self._disable(exc)
 
     def _disable(self, exc: Exception) -> None:
@@ -172,28 +236,11 @@ class ResponseCache:
             self.db = None
 
 
-class CachedClient:
-    """Serves a call from the cache when it can; stores every fresh success."""
-
-    def __init__(self, inner: Client, cache: ResponseCache) -> None:
-        self.inner = inner
-        self.cache = cache
-
-    async def complete(
-        self,
-        model: ModelConfig,
-        messages: list[dict[str, str]],
-        params: dict[str, Any],
-        *,
-        epoch: int = 0,
-    ) -> Completion:
-        key = cache_key(model, messages, params, epoch)
-        hit = self.cache.get(key)
-        if hit is not None:
-            return hit
-        completion = await self.inner.complete(model, messages, params, epoch=epoch)
-        self.cache.put(key, model.model, completion)
-        return completion
+def _completion(row: tuple[Any, ...]) -> Completion:
+    """A stored row from ``text`` on (see ``_COLUMNS``) as a cached Completion."""
+    return Completion(text=_text_from_db(row[0]), input_tokens=row[1], output_tokens=row[2],
+                      cost_usd=row[3], latency_s=row[4] or 0.0, cached=True,
+                      finish_reason=row[6], response_model=row[7])
 
 
 # --- looking after the cache file (``harness cache info|prune``) ---------------------------

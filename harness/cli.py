@@ -1,7 +1,9 @@
 """The ``harness`` command: a thin layer over the Python API.
 
 Start-up stays instant: this module imports only the standard library; each command imports
-what it needs when it runs. Errors a user can fix print one line and exit 2 (bad input) or 1.
+what it needs when it runs. Exit codes: 0 success (a passing gate), 1 a regression, 2 bad input
+(one line naming file, line and key), 3 the run did not finish or could not be judged, 4 an
+internal error (one line naming a log file with the traceback), 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import NoReturn
 EPILOG = """examples:
   harness run experiments/quickstart.yaml
   harness run my.yaml --limit 20 --model openai/gpt-4o-mini
+  harness run --resume <run-id>
   harness render my.yaml --variant cot --item 3
   harness report results/<run-id>
   harness baseline save results/<run-id> --to results/baselines/my.json
@@ -32,6 +35,9 @@ def _gate_options(parser: argparse.ArgumentParser) -> None:
                         help="tolerated drop, as a fraction of the scale (default 0.02 = 2 points)")
     parser.add_argument("--min-score", type=float,
                         help="also fail any cell scoring below this (e.g. 0.7)")
+    parser.add_argument("--min-pass-repeats", metavar="K/N",
+                        help="each item must pass at least K of N repeats (e.g. 8/10); "
+                             "a cell with an item that does not fails")
     parser.add_argument("--correction", default="holm", choices=["holm", "bh", "none"],
                         help="multiple-comparison correction over cells (default holm)")
     parser.add_argument("--junit", type=Path, help="write JUnit XML here")
@@ -40,7 +46,9 @@ def _gate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, help="write the result as JSON here")
     parser.add_argument("--max-items", type=int, default=20,
                         help="flipped items listed per regression (JSON lists all)")
-
+    parser.add_argument("--strict", action="store_true",
+                        help="an inconclusive cell (too few items, too many errors, missing) "
+                             "fails like a regression (exit 1 instead of 3)")
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
@@ -62,6 +70,37 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results-dir", type=Path, default=Path("results"))
     parser.add_argument("--reports-dir", type=Path, default=Path("reports"))
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    _trust_option(parser)
+
+
+def _trust_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-outside-paths", action="store_true",
+                        help="let config files name templates and data outside the project "
+                             "(same as HARNESS_ALLOW_OUTSIDE_PATHS=1)")
+
+
+def _apply_trust(args: argparse.Namespace) -> str | None:
+    """``--allow-outside-paths`` is read where paths are resolved, through the environment;
+    returns the variable's previous value, which :func:`main` puts back."""
+    import os
+
+    from harness.paths import ALLOW_OUTSIDE_ENV
+
+    before = os.environ.get(ALLOW_OUTSIDE_ENV)
+    if getattr(args, "allow_outside_paths", False):
+        os.environ[ALLOW_OUTSIDE_ENV] = "1"
+    return before
+
+
+def _restore_trust(before: str | None) -> None:
+    import os
+
+    from harness.paths import ALLOW_OUTSIDE_ENV
+
+    if before is None:
+        os.environ.pop(ALLOW_OUTSIDE_ENV, None)
+    else:
+        os.environ[ALLOW_OUTSIDE_ENV] = before
 
 
 def run_overrides(args: argparse.Namespace) -> dict[str, object]:
@@ -83,9 +122,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run an experiment and write results and a report")
-    run.add_argument("experiment", type=Path, help="experiment YAML file")
+    run.add_argument("experiment", type=Path, nargs="?",
+                     help="experiment YAML file (with --resume: the run's own, by default)")
     _run_options(run)
-    run.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
+    run.add_argument("--resume", metavar="RUN_ID",
+                     help="finish an interrupted run, with the settings it was started with")
 
     render = sub.add_parser("render", help="show the exact messages a model would receive")
     render.add_argument("experiment", type=Path)
@@ -94,6 +135,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="item id, or its 0-based position in the evaluated split")
     render.add_argument("--task", help="task name (default: the experiment's first task)")
     render.add_argument("--json", action="store_true", help="print the messages as JSON")
+    _trust_option(render)
 
     report = sub.add_parser("report", help="(re)write reports/<run-id>.md for a run")
     report.add_argument("run", help="run folder or run id")
@@ -107,9 +149,13 @@ def _parser() -> argparse.ArgumentParser:
     save.add_argument("--to", type=Path, required=True, help="baseline file to write (commit it)")
     save.add_argument("--max-output-chars", type=int, default=400,
                       help="outputs kept per item are cut to this length (default 400)")
+    save.add_argument("--max-error-rate", type=float,
+                      help="refuse a run with a cell failing more than this share of samples "
+                           "(default: the run's max_error_rate, else 0.1)")
 
-    check = sub.add_parser("check", help="run an experiment; exit 1 on a significant regression "
-                           "against a baseline (0 pass, 2 bad input, 3 the run failed)")
+    check = sub.add_parser("check", help="run an experiment and judge it against a baseline "
+                           "(exit 0 pass, 1 regression, 2 bad input, 3 inconclusive or the run "
+                           "did not finish, 4 internal error)")
     check.add_argument("experiment", type=Path, nargs="?", help="experiment YAML file")
     check.add_argument("--baseline", required=True, help="baseline file (or a run folder)")
     check.add_argument("--run", help="check this existing run instead of running the experiment")
@@ -122,6 +168,11 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("run_a", help="the earlier run (folder or id), or a baseline file")
     compare.add_argument("run_b", help="the later run (folder or id)")
     _gate_options(compare)
+    compare.add_argument("--fail-on-regression", action="store_true",
+                         help="exit as check does (1 regression, 3 inconclusive) instead of 0")
+    compare.add_argument("--max-error-rate", type=float,
+                         help="cells failing more than this share of samples are not judged "
+                              "(default: the run's max_error_rate, else 0.1)")
     cache = sub.add_parser("cache", help="what the response cache holds; delete old answers")
     cache_sub = cache.add_subparsers(dest="action", metavar="ACTION", required=True)
     info = cache_sub.add_parser("info", help="answers per model, size, oldest and newest")
@@ -140,6 +191,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="assumed SD of per-item differences when there is no pilot")
     plan.add_argument("--alpha", type=float, default=0.05)
     plan.add_argument("--power", type=float, default=0.8)
+    plan.add_argument("--item-cost", type=float, default=1.0,
+                      help="what a new item costs, in calls (default 1), for the repeats advice")
     return parser
 
 
@@ -156,13 +209,22 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         pilot = load_run(args.pilot)
     table = plan(pilot, args.effect, args.alpha, args.power, sd_diff=args.sd_diff)
     print(format_plan(table))
+    if pilot is not None:  # repeats per item, from the pilot's within-item variance
+        from harness.stats.repeats import format_repeats, repeats_table
+
+        print()
+        print(format_repeats(repeats_table(pilot, args.effect, args.alpha, args.power,
+                                           item_cost=args.item_cost)))
     return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from harness.api import run
+    from harness.errors import ConfigError
     from harness.report.console import summary_table
 
+    if args.experiment is None and not args.resume:
+        raise ConfigError("give an experiment file to run, or --resume <run-id>")
     samples = run(
         args.experiment,
         resume=args.resume,
@@ -266,8 +328,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
+    from harness.redaction import redacted_output
+
+    with redacted_output():  # no key reaches the terminal or a CI log
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     from harness.errors import HarnessError
 
+    trust = _apply_trust(args)
     try:
         return COMMANDS[args.command](args)
     except HarnessError as exc:
@@ -276,6 +346,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: exit 4 with the traceback in a log, never exit 1
+        from harness.crash import report_crash
+
+        return report_crash(exc, sys.argv[1:])
+    finally:
+        _restore_trust(trust)
 
 
 def entry() -> NoReturn:
@@ -284,18 +360,24 @@ def entry() -> NoReturn:
     Tearing down the modules of LiteLLM, pandas and scipy object by object takes about a
     second at the end of every command (``benchmarks/README.md``), and nothing is left to do
     by then: every file the harness writes is closed before ``main`` returns. The output
-    streams are flushed and ``atexit`` handlers run before the process ends.
+    streams are flushed and ``atexit`` handlers run (for a few seconds at most) before the
+    process ends, whatever happened: :func:`harness.crash.exit_now`.
     """
-    import atexit
-    import contextlib
-    import os
+    from harness.crash import exit_now
 
-    code = main()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing can reach it
-            stream.flush()
-    atexit._run_exitfuncs()
-    os._exit(code)
+    try:
+        code = main()
+    except KeyboardInterrupt:  # a second Ctrl-C outside the command's own handling
+        print("harness: interrupted", file=sys.stderr)
+        code = 130
+    except BaseException as exc:  # SystemExit from argparse, or a bug outside main
+        code = exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else \
+            (0 if isinstance(exc, SystemExit) and exc.code is None else 4)
+        if not isinstance(exc, SystemExit):
+            from harness.crash import report_crash
+
+            code = report_crash(exc, sys.argv[1:])
+    exit_now(code)
 
 
 if __name__ == "__main__":

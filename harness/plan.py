@@ -17,8 +17,9 @@ from harness.config import ExperimentConfig, ModelConfig, TaskConfig, VariantCon
 from harness.dataset import Item, load_items
 from harness.errors import ConfigError
 from harness.fewshot import NearestShots, fixed_shots, random_shots
+from harness.fingerprint import digest, fingerprint
 from harness.parsers import Parse, build_parser
-from harness.paths import cache_root, resolve_task
+from harness.paths import cache_root, confine, key_error, project_roots, resolve_task
 from harness.prompting import PromptTemplate, load_template, render_messages, resolve_template
 from harness.scorers import Scorer, build_scorer
 
@@ -46,6 +47,10 @@ class Sample:
     messages: tuple[dict[str, str], ...]
     params: dict[str, Any]
     retrieved: tuple[Retrieved, ...] = ()
+    # What the call sends and how it is scored (harness.fingerprint), and the short hashes of
+    # its ingredients, which explain a changed fingerprint.
+    fingerprint: str = ""
+    parts: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
@@ -61,6 +66,7 @@ class VariantPlan:
     template: PromptTemplate
     reasoning: bool
     parsers: dict[str, Parse]  # per task: the task's chain, or the variant's override
+    parser_steps: dict[str, list[tuple[str, dict[str, Any]]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -102,8 +108,24 @@ def _default_embed() -> Embed:
     return get_embedder().embed
 
 
-def _load_task(reference: str, base: Path, limit: int | None) -> TaskPlan:
-    config = load_task(resolve_task(reference, base))
+TEMPLATE_SUFFIXES = (".j2", ".jinja", ".jinja2")
+
+
+def confine_task_files(config: TaskConfig, roots: tuple[Path, ...]) -> None:
+    """Every file a task names (its splits, few-shot pool included, and its corpus) must lie
+    inside the project (see ``harness.paths.confine``)."""
+    for split in config.data:
+        confine(config.data_path(split), roots, file=config.source, key=("data", split))
+    if config.corpus is not None:
+        confine(config.resolve(config.corpus.path), roots, file=config.source,
+                key=("corpus", "path"))
+
+
+def _load_task(reference: str, base: Path, limit: int | None, *, roots: tuple[Path, ...],
+               source: Path, index: int) -> TaskPlan:
+    path = confine(resolve_task(reference, base), roots, file=source, key=("tasks", index))
+    config = load_task(path)
+    confine_task_files(config, roots)
     items = load_items(config, config.eval_split)
     if limit is not None:
         items = items[:limit]
@@ -113,16 +135,33 @@ def _load_task(reference: str, base: Path, limit: int | None) -> TaskPlan:
     return TaskPlan(config=config, items=items, scorers=scorers)
 
 
-def _variant(config: VariantConfig, tasks: dict[str, TaskPlan], base: Path) -> VariantPlan:
-    template = load_template(resolve_template(config.template, base))
+def template_path(config: VariantConfig, index: int, base: Path, roots: tuple[Path, ...],
+                   source: Path) -> Path:
+    """A library name, or a path to a template file inside the project."""
+    key = ("variants", index, "template")
+    named = Path(config.template)
+    if ("/" in config.template or named.suffix) and named.suffix not in TEMPLATE_SUFFIXES:
+        raise key_error(f"'{config.template}' is not a template file: give a library name or "
+                        f"a path ending in {', '.join(TEMPLATE_SUFFIXES)}", file=source, key=key)
+    path = resolve_template(config.template, base)
+    if "/" in config.template or named.suffix:
+        confine(path, roots, file=source, key=key)
+    return path
+
+
+def _variant(config: VariantConfig, tasks: dict[str, TaskPlan], template: Path) -> VariantPlan:
+    template = load_template(template)
     reasoning = template.reasoning if config.reasoning is None else config.reasoning
     parsers: dict[str, Parse] = {}
+    chains: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for name, task in tasks.items():
         steps = [(s.name, s.args) for s in (config.parser or task.config.parser)]
         if reasoning:
             steps.insert(0, ("answer_is", {}))
         parsers[name] = build_parser(steps, task.config.choices or ())
-    return VariantPlan(config=config, template=template, reasoning=reasoning, parsers=parsers)
+        chains[name] = steps
+    return VariantPlan(config=config, template=template, reasoning=reasoning, parsers=parsers,
+                       parser_steps=chains)
 
 
 class _Shots:
@@ -255,15 +294,20 @@ def build_plan(
     come out as in the whole plan.
     """
     base = experiment.source.parent
+    roots = project_roots(experiment.source)
     tasks: dict[str, TaskPlan] = {}
-    for reference in experiment.tasks:
-        plan = _load_task(reference, base, experiment.limit)
+    for index, reference in enumerate(experiment.tasks):
+        plan = _load_task(reference, base, experiment.limit, roots=roots,
+                          source=experiment.source, index=index)
         if items is not None:
             plan.items = [item for item in plan.items if item.id in items]
         if plan.config.name in tasks:
             raise ConfigError(f"task '{plan.config.name}' is listed twice", file=experiment.source)
         tasks[plan.config.name] = plan
-    variants = {v.name: _variant(v, tasks, base) for v in experiment.variants}
+    variants = {
+        v.name: _variant(v, tasks, template_path(v, n, base, roots, experiment.source))
+        for n, v in enumerate(experiment.variants)
+    }
     models = {m.label: m for m in experiment.models}
     index_dir = cache_root(experiment.cache_dir) / "indexes"
     samples: list[Sample] = []
@@ -278,6 +322,11 @@ def build_plan(
             "answer_format": task.config.answer_format,
             "choices": task.config.choices or [],
         }
+        task_part = digest([task_context, task.config.input, task.config.target,
+                            task.config.rationale])
+        scorer_steps = [(s.name, s.args) for s in task.config.scorers]
+        fields = {item.id: {str(k): digest(v) for k, v in item.fields.items()}  # per item
+                  for item in task.items}
         for variant in variants.values():
             chosen = shots.for_items(variant.config)
             retrieved, titles = ({}, {})
@@ -286,6 +335,15 @@ def build_plan(
                                               searches)
             params = {label: _params(experiment, model, variant.config)
                       for label, model in models.items()}
+            scoring = digest([variant.parser_steps[task.config.name], task.config.choices,
+                              scorer_steps, experiment.incomplete_answers])
+            common = {
+                "template": digest(variant.template.source),
+                "variant": digest([variant.config.system, variant.config.vars,
+                                   variant.reasoning]),
+                "task": task_part,
+                "scoring": scoring,
+            }
             for item in task.items:
                 hits = tuple(retrieved.get(item.id, ()))
                 context = {
@@ -309,7 +367,18 @@ def build_plan(
                 }
                 where = f"task {task.config.name}, variant {variant.config.name}, item {item.id}"
                 messages = tuple(render_messages(variant.template, context, where=where))
+                sent = digest(list(messages), 64)
+                item_parts = {
+                    **common,
+                    "shots": digest(context["shots"]) if context["shots"] else "",
+                    "context": digest([context["documents"], context["context"]])
+                    if hits else "",
+                    "fields": fields[item.id],
+                }
                 for model in models.values():
+                    model_params = params[model.label]
+                    parts = {**item_parts, "params": digest([model.model, model_params])}
+                    print_ = fingerprint(sent, model.model, model_params, scoring, item.target)
                     for epoch in range(experiment.epochs):
                         samples.append(
                             Sample(
@@ -321,8 +390,10 @@ def build_plan(
                                 epoch=epoch,
                                 item=item,
                                 messages=messages,
-                                params=params[model.label],
+                                params=model_params,
                                 retrieved=hits,
+                                fingerprint=print_,
+                                parts=parts,
                             )
                         )
     return Plan(experiment=experiment, tasks=tasks, variants=variants, models=models,

@@ -14,8 +14,8 @@ def render_item(
     as_json: bool = False,
 ) -> str:
     from harness.config import load_task
-    from harness.paths import resolve_task
-    from harness.plan import build_plan
+    from harness.paths import confine, project_roots, resolve_task
+    from harness.plan import build_plan, confine_task_files, template_path
 
     experiment = load_experiment(experiment_path)
     variants = {v.name: v for v in experiment.variants}
@@ -23,7 +23,14 @@ def render_item(
         raise ConfigError(f"no variant '{variant}' in {experiment_path} "
                           f"(variants: {', '.join(variants)})")
     base = experiment.source.parent
-    task_configs = {ref: load_task(resolve_task(ref, base)) for ref in experiment.tasks}
+    roots = project_roots(experiment.source)
+    task_configs = {ref: load_task(confine(resolve_task(ref, base), roots,
+                                           file=experiment.source, key=("tasks", n)))
+                    for n, ref in enumerate(experiment.tasks)}
+    for config in task_configs.values():  # before _item_id reads the data
+        confine_task_files(config, roots)
+    index = [v.name for v in experiment.variants].index(variant)  # errors name the file's key
+    template_path(variants[variant], index, base, roots, experiment.source)
     task_refs = {config.name: ref for ref, config in task_configs.items()}
     if task is None:
         task = next(iter(task_refs))

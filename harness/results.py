@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from harness.errors import ConfigError, HarnessError
+from harness.redaction import redact
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,6 +51,9 @@ JSON_ERRORS = "backslashreplace"
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write via a temporary file and rename, so readers never see half a manifest."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    from harness.redaction import redact_data
+
+    data = redact_data(json.loads(json.dumps(data, default=str)))  # no key ever lands on disk
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8", errors=JSON_ERRORS) as fh:
         json.dump(data, fh, indent=2, ensure_ascii=False, default=str)
@@ -91,7 +95,8 @@ class RunWriter:
 
     def append(self, record: dict[str, Any], *, flush: bool = True) -> None:
         """Write one sample; ``flush=False`` leaves it buffered until :meth:`flush`."""
-        self._fh.write(json.dumps(record, ensure_ascii=False, default=_jsonable) + "\n")
+        line = redact(json.dumps(record, ensure_ascii=False, default=_jsonable))
+        self._fh.write(line + "\n")
         if flush:
             self._fh.flush()
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.incomplete import incomplete_error, incomplete_kind
 from harness.models.client import Client, Completion, ModelCallError
 from harness.plan import Plan, Sample
 from harness.progress import Progress
@@ -28,6 +29,7 @@ class Outcome:
     fresh: int = 0  # samples attempted and not answered from the cache
     errors: int = 0
     stopped: str | None = None
+    interrupted: bool = False  # stopped by Ctrl-C (exit 130), not by a limit
 
 
 def _retrieval_metrics(sample: Sample) -> dict[str, float | None]:
@@ -100,12 +102,17 @@ def build_record(
         "output_tokens": completion.output_tokens if completion else None,
         "cost_usd": completion.cost_usd if completion else None,
         "cached": bool(completion and completion.cached),
+        "finish_reason": completion.finish_reason if completion else None,
+        "response_model": completion.response_model if completion else None,
+        "incomplete": incomplete_kind(completion) if completion else None,
         "retrieved": [
             {"doc_id": h.doc_id, "chunk_id": h.chunk_id, "score": round(h.score, 6)}
             for h in sample.retrieved
         ],
         "gold_docs": list(sample.item.gold_docs),
         **_retrieval_metrics(sample),
+        "fingerprint": sample.fingerprint,
+        "prompt_parts": sample.parts,
         "finished_at": now(),
     }
 
@@ -158,7 +165,10 @@ async def execute(
             record = build_record(plan, sample, run_id, None, message)
             record["latency_s"] = time.perf_counter() - started
             return record
-        return build_record(plan, sample, run_id, completion, None)
+        kind = incomplete_kind(completion)
+        error = (incomplete_error(kind, completion)
+                 if kind is not None and experiment.incomplete_answers == "error" else None)
+        return build_record(plan, sample, run_id, completion, error)
 
     def note(record: dict[str, Any]) -> None:
         failed = record["error"] is not None
@@ -202,7 +212,7 @@ async def execute(
 
     workers = [asyncio.create_task(worker()) for _ in range(min(experiment.concurrency,
                                                                   len(queue)))]
-    restore_sigterm = _on_sigterm(outcome)
+    restore_signals = _on_signals(outcome, lambda: sum(not w.done() for w in workers))
     try:
         await asyncio.gather(*workers)
     except asyncio.CancelledError:
@@ -217,7 +227,7 @@ async def execute(
         # Let cancelled workers unwind (closing their connections) before the loop closes.
         await asyncio.gather(*workers, return_exceptions=True)
         writer.flush()
-        restore_sigterm()
+        restore_signals()
     return outcome
 
 
@@ -237,17 +247,37 @@ def _append(writer: RunWriter, record: dict[str, Any]) -> dict[str, Any]:
         return safe
 
 
-def _on_sigterm(outcome: Outcome) -> Callable[[], None]:
-    """Treat SIGTERM (a CI job cancelled, a container stopped) as a clean stop: calls in flight
-    finish and are saved, no new ones start, and the run is left resumable. Returns the undo."""
+def _on_signals(outcome: Outcome, in_flight: Callable[[], int]) -> Callable[[], None]:
+    """Treat SIGTERM (a CI job cancelled, a container stopped) and a first Ctrl-C as a clean
+    stop: calls in flight (already paid for) finish and are saved, no new ones start, and the
+    run is left resumable. A second Ctrl-C stops at once; every answer that has arrived is
+    still written. Returns the undo."""
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
         if outcome.stopped is None:
             outcome.stopped = "terminated by SIGTERM"
 
+    def interrupt() -> None:
+        if outcome.interrupted:
+            raise KeyboardInterrupt
+        outcome.interrupted = True
+        outcome.stopped = outcome.stopped or "interrupted"
+        waiting = in_flight()
+        if waiting:
+            import sys
+
+            print(f"\nharness: stopping: saving the {waiting} call(s) in flight (already paid "
+                  "for); press Ctrl-C again to stop at once", file=sys.stderr, flush=True)
+
     try:
         loop.add_signal_handler(signal.SIGTERM, stop)
+        loop.add_signal_handler(signal.SIGINT, interrupt)
     except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
         return lambda: None
-    return lambda: loop.remove_signal_handler(signal.SIGTERM)
+
+    def undo() -> None:
+        loop.remove_signal_handler(signal.SIGTERM)
+        loop.remove_signal_handler(signal.SIGINT)
+
+    return undo

@@ -160,6 +160,74 @@ def test_batcher_groups_by_params_sorts_by_length_and_isolates_failures() -> Non
     assert max(len(lens) for lens, _ in calls) == 3  # requests in flight together were batched
 
 
+class _CharTokenizer(_DigitsTokenizer):
+    """Also encodes: one id per character, so prompts go through ``encode_chat``."""
+
+    def __call__(self, text: str) -> dict[str, list[int]]:
+        return {"input_ids": [1 + ord(c) % 89 for c in text]}
+
+
+def test_local_latency_is_service_time_and_finish_reason_is_reported(tiny: LoadedModel) -> None:
+    """Requests queued behind each other's batches report the time their own batch took, not
+    the time they waited: the latencies of one-at-a-time batches add up to at most the wall
+    time (queueing time would add up to about twice it), and max_tokens is finish 'length'."""
+    from harness.config import ModelConfig
+    from harness.models.client import LiteLLMClient
+
+    name = "tiny-service-time"
+    lm = LoadedModel(name, tiny.model, _CharTokenizer(), tiny.device, (), 95, "test")
+    with hf_loading._REGISTRY_LOCK:
+        hf_loading._REGISTRY[name] = (name, lm)
+    model = ModelConfig(model=f"hf/{name}")
+    params = {"temperature": 0.0, "max_tokens": 12, "batch_size": 1, "prefix_cache": False}
+    client = LiteLLMClient()
+
+    async def main() -> tuple[list[Any], float]:
+        started = time.perf_counter()
+        done = await asyncio.gather(*[
+            client.complete(model, [{"role": "user", "content": f"question {i}" * 3}], params)
+            for i in range(6)])
+        return list(done), time.perf_counter() - started
+
+    try:
+        completions, wall = asyncio.run(main())
+    finally:
+        unload_model(name)
+    # The random model may emit its pad id (its end of sequence) early: "stop" then.
+    assert all((c.finish_reason == "length") == (c.output_tokens == 12) for c in completions)
+    assert any(c.finish_reason == "length" for c in completions)
+    assert all(c.response_model == f"hf/{name}" for c in completions)
+    assert all(c.latency_s > 0 for c in completions)
+    assert sum(c.latency_s for c in completions) <= wall
+
+
+def test_a_changed_or_moved_checkpoint_is_loaded_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process keeps models loaded; a relative name in another directory, or weights
+    retrained in place, must not be answered by the model loaded before."""
+    loads: list[str] = []
+    monkeypatch.setattr(hf_loading, "_load_uncached",
+                        lambda name: loads.append(str(Path(name).resolve())) or object())
+    for side in ("a", "b"):
+        (tmp_path / side / "ckpt").mkdir(parents=True)
+        (tmp_path / side / "ckpt" / "model.safetensors").write_bytes(side.encode() * 10)
+    monkeypatch.chdir(tmp_path / "a")
+    try:
+        first = load_model("ckpt")
+        assert load_model("ckpt") is first and len(loads) == 1
+        weights = tmp_path / "a" / "ckpt" / "model.safetensors"
+        weights.write_bytes(b"retrained!" * 3)
+        os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**7))
+        retrained = load_model("ckpt")
+        assert retrained is not first and len(loads) == 2
+        monkeypatch.chdir(tmp_path / "b")
+        assert load_model("ckpt") is not retrained
+        assert loads[-1] == str((tmp_path / "b" / "ckpt").resolve())
+    finally:
+        unload_model("ckpt")
+
+
 def test_parse_params_defaults_and_validation() -> None:
     from harness.models.local_hf import parse_params
 

@@ -93,7 +93,7 @@ class ModelConfig(BaseModel):
     def _short_form(cls, value: Any) -> Any:
         if isinstance(value, str):
             return {"model": value}
-        if isinstance(value, dict) and ("api_key" in value or "api_key" in value.get("params", {})):
+        if isinstance(value, dict) and ("api_key" in value or _key_in(value.get("params"))):
             raise ValueError(
                 "never put an API key in a config file: export it in an environment variable "
                 "and name that variable with api_key_env"
@@ -136,8 +136,23 @@ class ExperimentConfig(BaseModel):
     max_cost_usd: float | None = Field(default=None, gt=0)
     cache: bool = True
     cache_dir: str | None = None
+    # Answers cut off at max_tokens, withheld by a content filter, or empty: errors (kept out
+    # of every score) by default, or scored as they are with "keep" (harness.incomplete).
+    incomplete_answers: Literal["error", "keep"] = "error"
+    # Variant axes expanded to their product (harness.config.sweep); kept for the design.
+    sweep: dict[str, Any] | None = None
 
     source: Path = Field(default=Path("experiment.yaml"), exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_sweep(cls, value: Any) -> Any:
+        from harness.config.sweep import SweepError, expand_sweep
+
+        try:
+            return expand_sweep(value)
+        except SweepError as exc:  # load_experiment reports these with their line first
+            raise ValueError(f"{_dotted(exc.loc)}: {exc.message}") from None
 
     @field_validator("tasks", mode="before")
     @classmethod
@@ -160,8 +175,41 @@ def load_experiment(path: Path) -> ExperimentConfig:
     """Load and validate an experiment file."""
     path = Path(path)
     data, lines = load_yaml(path)
+    data = _sweep_with_lines(data, lines, path)
     experiment = validate(ExperimentConfig, data, file=path, lines=lines)
     experiment.source = path
     if not experiment.name:
         experiment.name = path.stem
     return experiment
+
+
+def _sweep_with_lines(data: Any, lines: dict[Any, int], path: Path) -> Any:
+    """Expand ``sweep:`` before validation, so its errors name the line of the bad level."""
+    from harness.config.sweep import SweepError, expand_sweep
+    from harness.config.yaml_lines import line_for
+    from harness.errors import ConfigError
+
+    try:
+        return expand_sweep(data)
+    except SweepError as exc:
+        raise ConfigError(exc.message, file=path, line=line_for(lines, exc.loc),
+                          key=_dotted(exc.loc)) from None
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    from harness.config.validation import dotted
+
+    return dotted(loc)
+
+
+def _key_in(params: Any) -> bool:
+    """Whether ``params`` holds, at any depth, a credential-named entry with a value
+    (``api_key``, ``extra_headers: {Authorization: ...}``, ``x-api-key``...)."""
+    from harness.redaction import credential_name, looks_like_credential
+
+    if isinstance(params, dict):
+        return any((credential_name(str(k)) and isinstance(v, str) and bool(v.strip()))
+                   or _key_in(v) for k, v in params.items())
+    if isinstance(params, list):
+        return any(_key_in(v) for v in params)
+    return isinstance(params, str) and looks_like_credential(params)

@@ -3,8 +3,10 @@
 A baseline keeps, for each task x variant x model of a run, every item's score on the task's
 primary metric (one number per epoch) and one output per item (truncated), so a later check can
 pair items and show "before" outputs of the items that flipped. It also records what produced
-those scores (the config hash, each template's sha256, the models, the package version), so the
-check can say what changed since. Items are written one per line, so a baseline update reads as
+those scores (each item's sample fingerprint and the short hashes of its ingredients, each
+template's sha256, the models, the package version), so the check can say which prompts changed
+since, and why. Ingredients shared by a whole cell (its template, parameters...) are written
+once per cell. Items are written one per line, so a baseline update reads as
 a readable diff in review.
 """
 
@@ -32,6 +34,24 @@ class GateInputError(HarnessError):
     """The gate's input cannot be compared (bad baseline, no shared items): exit code 2."""
 
     exit_code = 2
+
+
+class GateRunError(HarnessError):
+    """The run did not finish, or too much of it failed, to be judged or kept: exit code 3."""
+
+    exit_code = 3
+
+
+def require_finished(manifest: dict[str, Any], run_dir: str | Path | None = None) -> None:
+    """Refuse a run that stopped, was interrupted or is still running: it cannot be judged."""
+    status = manifest.get("status")
+    if status in (None, "complete"):
+        return
+    run_id = manifest.get("run_id", "?")
+    source = manifest.get("experiment_file") or "<experiment.yaml>"
+    where = f" ({run_dir})" if run_dir else ""
+    raise GateRunError(f"run {run_id}{where} did not finish (status: {status}); finish it with "
+                       f"'harness run {source} --resume {run_id}', then try again")
 
 
 def truncate(text: str | None, limit: int) -> str | None:
@@ -67,6 +87,8 @@ class Baseline:
     metrics: dict[str, dict[str, str]]
     cells: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = field(default_factory=dict)
     source: str = ""
+    # Per cell: the fingerprint parts (harness.fingerprint) its items share, kept out of items.
+    cell_parts: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
 
     @property
     def run_id(self) -> str:
@@ -74,12 +96,18 @@ class Baseline:
 
     @classmethod
     def from_run(cls, samples: pd.DataFrame, *, max_output_chars: int = DEFAULT_OUTPUT_CHARS,
-                 source: str = "") -> Baseline:
-        """Build a baseline from a run's samples (``harness.results.load_run``)."""
+                 source: str = "", max_error_rate: float | None = None) -> Baseline:
+        """Build a baseline from a run's samples (``harness.results.load_run``).
+
+        A run that did not finish, or with a cell whose share of failed samples is above
+        ``max_error_rate`` (default: the run's own, else 10%), is refused (exit 3): its cells
+        could never be judged against.
+        """
         from harness.results import versions
         from harness.stats.samples import resolve_metric
 
         manifest = samples.attrs.get("manifest") or {}
+        require_finished(manifest, samples.attrs.get("run_dir") or source or None)
         if samples.empty:
             raise GateInputError(f"run {manifest.get('run_id', '?')} has no finished samples")
         metrics: dict[str, dict[str, str]] = {}
@@ -90,11 +118,13 @@ class Baseline:
                 continue
             metrics[task] = {"name": info.name, "kind": info.kind}
             rows = samples[samples["task"].astype(str) == task]
+            _refuse_errors(rows, info.column, manifest, max_error_rate)
             rows = rows.sort_values(["variant", "model", "item_id", "epoch"], kind="stable")
             for (variant, model, item_id), group in rows.groupby(
                     ["variant", "model", "item_id"], sort=False):
                 cells.setdefault((task, str(variant), str(model)), {})[str(item_id)] = \
                     _entry(group, info.column, max_output_chars)
+        cell_parts = {key: _hoist_parts(items) for key, items in cells.items()}
         meta = {
             "run_id": manifest.get("run_id"),
             "experiment": manifest.get("experiment"),
@@ -107,16 +137,26 @@ class Baseline:
             "saved_with": versions().get("prompt-harness"),
             "epochs": (manifest.get("config") or {}).get("epochs"),
         }
-        return cls(meta=meta, metrics=metrics, cells=cells, source=source)
+        return cls(meta=meta, metrics=metrics, cells=cells, source=source,
+                   cell_parts={k: v for k, v in cell_parts.items() if v})
+
+    def prompt(self, key: tuple[str, str, str], item_id: str) -> tuple[str | None, dict]:
+        """An item's sample fingerprint and its full parts (the cell's shared ones merged in)."""
+        entry = self.cells.get(key, {}).get(item_id) or {}
+        return entry.get("fp"), {**self.cell_parts.get(key, {}), **(entry.get("parts") or {})}
+
+    @property
+    def has_fingerprints(self) -> bool:
+        return any("fp" in e for items in self.cells.values() for e in items.values())
 
     @classmethod
-    def load(cls, path: str | Path) -> Baseline:
+    def load(cls, path: str | Path, *, max_error_rate: float | None = None) -> Baseline:
         """Read a baseline file; a run folder (or run id) works too, as an ad-hoc baseline."""
         path = Path(path)
         if path.is_dir() or (not path.exists() and not path.suffix):
             from harness.results import load_run
 
-            return cls.from_run(load_run(path), source=str(path))
+            return cls.from_run(load_run(path), source=str(path), max_error_rate=max_error_rate)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -136,10 +176,13 @@ class Baseline:
             raise GateInputError(f"{where}: baseline format version {data.get('format_version')}"
                                  f" is not supported (expected {FORMAT_VERSION}); save it again")
         cells: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
+        cell_parts: dict[tuple[str, str, str], dict[str, Any]] = {}
         try:
             for cell in data["cells"]:
                 key = (str(cell["task"]), str(cell["variant"]), str(cell["model"]))
                 cells[key] = {str(i): dict(e) for i, e in cell["items"].items()}
+                if cell.get("parts"):
+                    cell_parts[key] = dict(cell["parts"])
             metrics = {str(t): {"name": str(m["name"]), "kind": str(m["kind"])}
                        for t, m in data["metrics"].items()}
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
@@ -147,13 +190,17 @@ class Baseline:
                 from None
         meta = {k: v for k, v in data.items()
                 if k not in ("format", "format_version", "metrics", "cells")}
-        return cls(meta=meta, metrics=metrics, cells=cells, source=source)
+        return cls(meta=meta, metrics=metrics, cells=cells, source=source,
+                   cell_parts=cell_parts)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": FORMAT, "format_version": FORMAT_VERSION, **self.meta,
             "metrics": self.metrics,
-            "cells": [{"task": t, "variant": v, "model": m, "items": items}
+            "cells": [{"task": t, "variant": v, "model": m,
+                       **({"parts": self.cell_parts[(t, v, m)]}
+                          if self.cell_parts.get((t, v, m)) else {}),
+                       "items": items}
                       for (t, v, m), items in self.cells.items()],
         }
 
@@ -166,7 +213,7 @@ class Baseline:
                   for k, v in data.items()]
         lines.append('  "cells": [')
         for n, cell in enumerate(cells):
-            head = {k: cell[k] for k in CELL_KEYS}
+            head = {k: cell[k] for k in (*CELL_KEYS, "parts") if k in cell}
             lines.append("    " + json.dumps(head, ensure_ascii=False)[:-1] + ', "items": {')
             entries = list(cell["items"].items())
             for m, (item_id, entry) in enumerate(entries):
@@ -217,6 +264,25 @@ class Baseline:
         return entry.get("output") if entry.get("output") is not None else entry.get("error")
 
 
+def _refuse_errors(rows: pd.DataFrame, column: str, manifest: dict[str, Any],
+                   limit: float | None) -> None:
+    from harness.gate.decide import not_scored
+
+    if limit is None:
+        configured = (manifest.get("config") or {}).get("max_error_rate")
+        limit = float(configured) if configured is not None else 0.1
+    bad = not_scored(rows, column)
+    rates = bad.groupby([rows["variant"].astype(str), rows["model"].astype(str)]).mean()
+    worst = rates[rates > limit]
+    if len(worst):
+        (variant, model), rate = next(iter(worst.items()))
+        raise GateRunError(
+            f"run {manifest.get('run_id', '?')}: {100 * rate:.0f}% of the samples of "
+            f"{rows['task'].iloc[0]} / {variant} / {model} failed (above max_error_rate "
+            f"{100 * limit:g}%); a baseline must be scored: fix the errors and run again, or "
+            "pass --max-error-rate to accept it")
+
+
 def _entry(group: pd.DataFrame, column: str, max_output_chars: int) -> dict[str, Any]:
     """One item of one cell: its score per epoch, one output, its cluster and any error."""
     errors = [_text(e) for e in group["error"]] if "error" in group else [None] * len(group)
@@ -234,14 +300,36 @@ def _entry(group: pd.DataFrame, column: str, max_output_chars: int) -> dict[str,
     first_error = next((e for e in errors if e), None)
     if first_error:
         entry["error"] = truncate(first_error, 200)
+    # What the item's prompt was (the same for every epoch): the gate names changed prompts.
+    fingerprint = next((_text(f) for f in group.get("fingerprint", []) if _text(f)), None)
+    if fingerprint is not None:
+        entry["fp"] = fingerprint
+        parts = next((p for p in group.get("prompt_parts", []) if isinstance(p, dict)), None)
+        if parts:
+            entry["parts"] = dict(parts)
     return entry
 
 
+def _hoist_parts(items: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Move the parts every item of a cell shares (template, parameters...) to the cell."""
+    parts = [e.get("parts") for e in items.values()]
+    if not parts or not all(parts):
+        return {}
+    shared = {k: v for k, v in parts[0].items()
+              if k != "fields" and all(p.get(k) == v for p in parts[1:])}
+    for entry in items.values():
+        entry["parts"] = {k: v for k, v in entry["parts"].items() if k not in shared}
+        if not entry["parts"]:
+            del entry["parts"]
+    return shared
+
+
 def save_baseline(run: str | Path, to: str | Path, *,
-                  max_output_chars: int = DEFAULT_OUTPUT_CHARS) -> Path:
+                  max_output_chars: int = DEFAULT_OUTPUT_CHARS,
+                  max_error_rate: float | None = None) -> Path:
     """``harness baseline save``: a run folder (or id) to a baseline file."""
     from harness.results import load_run
 
     samples = load_run(run)
-    return Baseline.from_run(samples, max_output_chars=max_output_chars,
-                             source=str(run)).save(to)
+    return Baseline.from_run(samples, max_output_chars=max_output_chars, source=str(run),
+                             max_error_rate=max_error_rate).save(to)

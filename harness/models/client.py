@@ -29,6 +29,10 @@ class Completion:
     cost_usd: float | None = None
     latency_s: float = 0.0
     cached: bool = False
+    # Why the model stopped, as LiteLLM normalises it ("stop", "length", "content_filter"...),
+    # and the model the provider says answered (it may differ from the one asked for).
+    finish_reason: str | None = None
+    response_model: str | None = None
 
 
 class ModelCallError(Exception):
@@ -203,6 +207,16 @@ class LiteLLMClient:
             kwargs["api_key"] = key
         return kwargs
 
+    def sent_params(self, model: ModelConfig, params: dict[str, Any]) -> dict[str, Any]:
+        """The parameters a call with ``params`` really sends (LiteLLM's mapping and drops)."""
+        from harness.models.identity import sent_params
+
+        if model.model.startswith("hf/"):
+            from harness.models.local_hf import register_local_provider
+
+            register_local_provider()
+        return sent_params(self._lib(), model, params)
+
     def _route(self, model: ModelConfig) -> Any:
         """The model's direct route (resolved once), or None for ``acompletion``."""
         key = (model.model, model.api_base, model.api_key_env, model.transport)
@@ -213,6 +227,9 @@ class LiteLLMClient:
                 from harness.models.local_hf import register_local_provider
 
                 register_local_provider()
+            from harness.redaction import register_model
+
+            register_model(model)
             self._routes[key] = resolve_route(self._lib(), model, api_key(model))
             if self._routes[key] is not None and self._sessions is None:
                 self._sessions = Sessions()
@@ -258,6 +275,12 @@ class LiteLLMClient:
     def _completion(self, model: ModelConfig, response: Any, latency: float) -> Completion:
         choice = response.choices[0]
         text = getattr(choice.message, "content", None) or ""
+        # The local provider reports the time its batch took to generate: the model's service
+        # time, not the time this request waited in the batch queue.
+        hidden = getattr(response, "_hidden_params", None)
+        service = hidden.get("harness_service_s") if isinstance(hidden, dict) else None
+        if isinstance(service, (int, float)):
+            latency = float(service)
         usage = getattr(response, "usage", None)
         tokens_in = getattr(usage, "prompt_tokens", None) if usage else None
         tokens_out = getattr(usage, "completion_tokens", None) if usage else None
@@ -271,7 +294,13 @@ class LiteLLMClient:
             output_tokens=tokens_out,
             cost_usd=cost if cost is None or math.isfinite(cost) else None,
             latency_s=latency,
+            finish_reason=_text_or_none(getattr(choice, "finish_reason", None)),
+            response_model=_text_or_none(getattr(response, "model", None)),
         )
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def api_key(model: ModelConfig) -> str | None:
@@ -288,12 +317,18 @@ def api_key(model: ModelConfig) -> str | None:
 
 
 def redact(error: ModelCallError, secret: str | None) -> ModelCallError:
-    """The same error with the API key blanked out of its message.
+    """The same error with every credential blanked out of its message.
 
     Error texts end up in results, reports and logs; some providers echo the key they were
-    sent (or part of it) back in an authentication error.
+    sent (or part of it) back in an authentication error, or the URL with its ``?key=``.
+    ``secret``: the key this call used, blanked whatever variable it came from.
     """
-    if not secret or len(secret) < 6 or secret not in str(error):
+    from harness.redaction import redact as redact_text
+    from harness.redaction import register
+
+    register([secret])
+    text = redact_text(str(error))
+    if text == str(error):
         return error
-    return ModelCallError(str(error).replace(secret, "<redacted>"), retryable=error.retryable,
-                          retry_after=error.retry_after, status=error.status)
+    return ModelCallError(text, retryable=error.retryable, retry_after=error.retry_after,
+                          status=error.status)

@@ -10,10 +10,12 @@ calls only contend, and seeded sampling sets torch's global RNG, which must not 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from harness.models.hf_loading import LoadedModel
@@ -45,7 +47,11 @@ class GenResult:
     text: str
     prompt_tokens: int
     completion_tokens: int
-    finish_reason: str  # "stop" (EOS or a stop string) or "length"
+    finish_reason: str  # "stop" (EOS or a stop string) or "length" (max_tokens reached)
+    # Seconds the batch that produced this row took to generate and decode: the model's
+    # service time, without the time the request waited for the batch or the device. Not
+    # part of what a result is: two generations of the same text are equal.
+    service_s: float = field(default=0.0, compare=False)
 
 
 def encode_chat(lm: LoadedModel, messages: Sequence[dict[str, Any]]) -> list[int]:
@@ -89,6 +95,7 @@ def generate_batch(
     if any(len(p) == 0 for p in prompts):
         raise ValueError("empty prompt: the chat template produced no tokens")
     with DEVICE_LOCK, torch.inference_mode():
+        started = time.perf_counter()
         plan = None
         if params.prefix_cache:
             if lm.prefix_store is None:
@@ -105,7 +112,9 @@ def generate_batch(
             stopping_criteria=criteria,
             **extra,
         )
-    return _results(lm, prompts, params, out[:, ids.shape[1] :].tolist())
+    results = _results(lm, prompts, params, out[:, ids.shape[1] :].tolist())
+    service = time.perf_counter() - started
+    return [dataclasses.replace(r, service_s=service) for r in results]
 
 
 def _layout(lm: LoadedModel, prompts: Sequence[Sequence[int]], plan: Any) -> tuple[Any, Any, dict]:

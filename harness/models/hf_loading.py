@@ -65,7 +65,8 @@ class LoadedModel:
         return int(value) if value else None
 
 
-_REGISTRY: dict[str, LoadedModel] = {}
+# name -> (what the name resolved to when loaded, see _signature; the model)
+_REGISTRY: dict[str, tuple[str, LoadedModel]] = {}
 _REGISTRY_LOCK = threading.Lock()
 _LOAD_LOCKS: dict[str, threading.Lock] = {}
 
@@ -125,22 +126,43 @@ def apply_thread_setting() -> None:
         torch.set_num_threads(threads)
 
 
+def _signature(name: str) -> str:
+    """What ``name`` loads now: for a file or folder, its absolute path and the size and
+    modification time of its files. A relative name after a change of directory, or a
+    checkpoint retrained in place, is another model, and must not be served by the old one
+    (the response cache would store the old model's answers under the new one's identity)."""
+    path = Path(name).expanduser()
+    if name in aliases() or not path.exists():
+        return name
+    try:
+        files = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file())
+        stats = "".join(f"|{p.name}:{st.st_size}:{st.st_mtime_ns}"
+                        for p in files for st in (p.stat(),))
+        return str(path.resolve()) + stats
+    except OSError:
+        return name
+
+
 def load_model(name: str) -> LoadedModel:
-    """The shared model for ``name`` (what follows ``hf/``), loading it on first use.
+    """The shared model for ``name`` (what follows ``hf/``), loading it on first use, and
+    again when what the name points to has changed (see ``_signature``).
 
     Thread-safe: concurrent first requests wait for one load instead of loading N copies.
     """
+    signature = _signature(name)
     with _REGISTRY_LOCK:
-        if name in _REGISTRY:
-            return _REGISTRY[name]
+        held = _REGISTRY.get(name)
+        if held is not None and held[0] == signature:
+            return held[1]
         lock = _LOAD_LOCKS.setdefault(name, threading.Lock())
     with lock:
         with _REGISTRY_LOCK:
-            if name in _REGISTRY:
-                return _REGISTRY[name]
+            held = _REGISTRY.get(name)
+            if held is not None and held[0] == signature:
+                return held[1]
         loaded = _load_uncached(name)
         with _REGISTRY_LOCK:
-            _REGISTRY[name] = loaded
+            _REGISTRY[name] = (signature, loaded)
         return loaded
 
 

@@ -135,6 +135,8 @@ def _fill(model_response: Any, model: str, result: Any) -> Any:
     choice.message.content = result.text
     choice.finish_reason = result.finish_reason
     model_response.model = f"{PROVIDER}/{model}"
+    # Read by the harness's client as the call's latency (see GenResult.service_s).
+    model_response._hidden_params["harness_service_s"] = result.service_s
     model_response.created = int(time.time())
     usage = Usage(
         prompt_tokens=result.prompt_tokens,

@@ -53,7 +53,9 @@ def write_report(
     # only the scorers from the manifest, so the report works on a frame that carries just
     # those (the whole manifest cost ~0.2 s of copies in a 3,000-sample report).
     samples = samples.copy(deep=False)
-    samples.attrs = {"manifest": {"scorers": manifest.get("scorers", {})}}
+    samples.attrs = {"manifest": {"scorers": manifest.get("scorers", {}),
+                                  **{k: manifest[k] for k in ("factors", "factor_levels")
+                                     if k in manifest}}}  # a sweep's design, for its effects
     run_id = manifest["run_id"]
     out_dir = Path(reports_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -66,7 +68,9 @@ def write_report(
             drawn = {}
         figures = {task: [(caption, f"{run_id}/{png.name}") for caption, png in pngs]
                    for task, pngs in drawn.items()}
-    text = render_markdown(samples, manifest, figures=figures)
+    from harness.redaction import redact
+
+    text = redact(render_markdown(samples, manifest, figures=figures))
     path = out_dir / f"{run_id}.md"
     # A lone surrogate in a model's output (kept as is in samples.jsonl) cannot be UTF-8; the
     # report shows it as its escape, "\\ud800", rather than failing to be written.
@@ -75,5 +79,6 @@ def write_report(
         from harness.report.html import render_html
 
         page = render_html(text, samples, image_root=out_dir, title=f"Run {run_id}")
-        path.with_suffix(".html").write_text(page, encoding="utf-8", errors="backslashreplace")
+        path.with_suffix(".html").write_text(redact(page), encoding="utf-8",
+                                             errors="backslashreplace")
     return path

@@ -11,7 +11,10 @@ if TYPE_CHECKING:
 
 
 def summary_table(samples: pd.DataFrame) -> str:
-    from harness.analysis import summary
+    """The per-variant table, then one line per task and model: which variant is best, and
+    whether the paired tests say that is real (the report's first screen, in plain text)."""
+    from harness.analysis import compare, summary
+    from harness.report.verdicts import best_variant_sentences
 
     if samples.empty:
         return "no samples finished"
@@ -33,4 +36,7 @@ def summary_table(samples: pd.DataFrame) -> str:
     headers = ["task", "model", "variant", "score %", "95% CI", "n", "errors", "scoring errors"]
     if not any(r[-1] for r in rows):  # shown only when an answer could not be scored
         headers, rows = headers[:-1], [r[:-1] for r in rows]
-    return text_table(headers, rows)
+    table_text = text_table(headers, rows)
+    comparisons = compare(samples, n_boot=0)
+    sentences = best_variant_sentences(table, comparisons, plain=True)
+    return "\n".join([table_text, "", *sentences])

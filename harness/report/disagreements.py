@@ -13,7 +13,7 @@ from __future__ import annotations
 from itertools import combinations
 from typing import TYPE_CHECKING
 
-from harness.report.mdtext import md_inline
+from harness.report.mdtext import Markdown, md_inline
 from harness.report.tables import markdown_table
 
 if TYPE_CHECKING:
@@ -57,13 +57,13 @@ def parsed_answer(row: pd.Series | None) -> str | None:
     return answer if isinstance(answer, str) else None
 
 
-def _cell(mark: str, row: pd.Series | None) -> str:
+def _cell(mark: str, row: pd.Series | None) -> Markdown:
     """A variant's cell: its mark, the parsed answer in bold, then the raw output."""
     answer = parsed_answer(row)
     output = md_inline(None if row is None else row.get("output"), 240)
     if answer is None:
-        return f"{mark} {output}"
-    return f"{mark} answer **{md_inline(answer, 80)}** · output: {output}"
+        return Markdown(f"{mark} {output}")
+    return Markdown(f"{mark} answer **{md_inline(answer, 80)}** · output: {output}")
 
 
 def item_scores(samples: pd.DataFrame, task: str) -> tuple[pd.DataFrame, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from harness.report.mdtext import md_inline
-from harness.report.operations import operations
+from harness.report.operations import INCOMPLETE, operations
 from harness.report.tables import markdown_table, pct
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def _variant_table(task: str, samples: pd.DataFrame, table: pd.DataFrame) -> str
             retrieval,
         ])
     headers = ["model", "variant", "score %", "95% CI", "interval", "n", "errors",
-               "scoring errors", "tokens in", "tokens out", "latency s", "recall@k / MRR"]
+               "scoring errors", "tokens in", "tokens out", "service time s", "recall@k / MRR"]
     if not any(r[-1] for r in rows):
         headers, rows = headers[:-1], [r[:-1] for r in rows]
     if not any(r[7] for r in rows):  # the column appears when an answer could not be scored
@@ -98,6 +98,24 @@ def _scoring_errors(samples: pd.DataFrame) -> list[str]:
                            "rllll")]
 
 
+def _incomplete(samples: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
+    """Per cell: answers cut off at max_tokens, withheld by a filter, or empty."""
+    ops = operations(samples)
+    ops = ops[ops[INCOMPLETE].sum(axis=1) > 0]
+    if ops.empty:
+        return []
+    kept = (manifest.get("config") or {}).get("incomplete_answers") == "keep"
+    how = ("they are scored as answers (incomplete_answers: keep)." if kept else
+           "they are errors, excluded from every score (incomplete_answers: keep scores them).")
+    rows = [[r.task, r.model, r.variant, int(r.truncated), int(r.filtered), int(r.empty),
+             int(r.samples)] for r in ops.itertuples()]
+    return ["", "### Incomplete answers", "",
+            f"Answers cut off at max_tokens (truncated), withheld by a content filter "
+            f"(filtered) or empty; {how}", "",
+            markdown_table(["task", "model", "variant", "truncated", "filtered", "empty",
+                            "samples"], rows, "lllrrrr")]
+
+
 def _costs(samples: pd.DataFrame) -> list[str]:
     ops = operations(samples)
     total = ops["cost_usd"].sum(min_count=1)
@@ -106,6 +124,12 @@ def _costs(samples: pd.DataFrame) -> list[str]:
              "–" if r.cost_usd != r.cost_usd else f"${r.cost_usd:.4f}"] for r in ops.itertuples()]
     head = (f"Total cost: ${total:.4f}." if total == total
             else "Cost unknown: the price of these models is not in LiteLLM's price map.")
+    unpriced = sorted({str(r.model) for r in ops.itertuples()
+                       if r.cost_usd != r.cost_usd and r.samples > r.errors})
+    if total == total and unpriced:
+        head += (" It leaves out " + ", ".join(f"`{m}`" for m in unpriced) + ": "
+                 + ("its price is" if len(unpriced) == 1 else "their prices are")
+                 + " not in LiteLLM's price map, so the true total is higher.")
     if int(ops["cached"].sum()):
         head += (" Costs are what the answers cost to produce; those served from the cache were "
                  "not paid for again.")
@@ -117,11 +141,37 @@ def _total(value: float) -> str:
     return "–" if value != value else f"{int(value):,}"
 
 
+def _answer(computed: dict[Any, Any]) -> list[str]:
+    """The first screen: per task and model, the best variant and whether that is real."""
+    import pandas as pd
+
+    from harness.report.verdicts import best_variant_sentences
+
+    summary = pd.concat([t.summary for t in computed.values()], ignore_index=True)
+    comparisons = pd.concat([t.variants for t in computed.values() if not t.variants.empty]
+                            or [pd.DataFrame(columns=["task", "model", "a", "b"])],
+                            ignore_index=True)
+    sentences = best_variant_sentences(summary, comparisons)
+    return ["## Which prompt is best", "", *[f"- {s}" for s in sentences], "",
+            "Best means the highest mean score; significantly means the paired test's "
+            "adjusted p-value is below 0.05. Effects are in points, with 95% intervals.", ""]
+
+
 def _figures(figures: list[tuple[str, str]]) -> list[str]:
     if not figures:
         return []
     return ["### Figures", "",
             *[line for caption, src in figures for line in (f"![{caption}]({src})", "")]]
+
+
+def _sweep_sections(samples: pd.DataFrame, task: Any) -> list[str]:
+    """Factor effects of a sweep, flaky items and recommended repeats (each when it applies)."""
+    from harness.report.factorial import factorial_markdown, task_factorial
+    from harness.report.repeats import repeats_markdown
+
+    part = samples[samples["task"] == task]
+    part.attrs = dict(samples.attrs)
+    return [*factorial_markdown(task_factorial(part)), *repeats_markdown(part)]
 
 
 def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
@@ -135,18 +185,25 @@ def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
     if samples.empty:
         return "\n".join([*lines, "This run has no finished samples yet.", ""])
     scorers = manifest.get("scorers", {})
+    computed = {}
     for task in samples["task"].drop_duplicates():
         part = samples[samples["task"] == task]
         part.attrs = dict(samples.attrs)
-        tables = task_tables(part)  # once per task, for every section below
+        computed[task] = task_tables(part)  # once per task, for every section below
+    lines += _answer(computed)
+    for task, tables in computed.items():
         primary = (scorers.get(task) or [{"name": "?"}])[0]["name"]
         lines += [f"## Task `{task}`", "",
                   f"Primary metric: `{primary}` ({(scorers.get(task) or [{}])[0].get('kind')})."
                   " Scores are percentages; intervals are 95% confidence intervals.", "",
-                  _variant_table(task, samples, tables.summary), ""]
+                  _variant_table(task, samples, tables.summary), "",
+                  "Service time: mean seconds the model took to answer one call (for a local "
+                  "model, its share of the batch's generation, not time spent queued).", ""]
         lines += [stats_markdown(part, variant_table=False, tables={task: tables}), ""]
+        lines += _sweep_sections(samples, task)
         lines += [matrix_markdown(samples, str(task), table=tables.variants),
                   *_figures((figures or {}).get(task, [])),
                   disagreements_markdown(samples, str(task)), ""]
-    lines += ["## Errors", "", *_errors(samples), "", "## Cost", "", *_costs(samples), ""]
+    lines += ["## Errors", "", *_errors(samples), *_incomplete(samples, manifest), "",
+              "## Cost", "", *_costs(samples), ""]
     return "\n".join(lines)

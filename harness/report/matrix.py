@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from harness.report.mdtext import Markdown
 from harness.report.tables import markdown_table
 
 if TYPE_CHECKING:
@@ -20,8 +21,10 @@ if TYPE_CHECKING:
 def _entry(diff: float, p: float, alpha: float) -> str:
     if not math.isfinite(diff):
         return "n/a"
-    text = f"{100 * diff:+.1f}" + (f" (p {p:.2g})" if math.isfinite(p) else "")
-    return f"**{text}**" if math.isfinite(p) and p < alpha else text
+    shown = round(100 * diff, 1) + 0.0  # + 0.0: a difference that rounds to zero has no sign
+    text = ("0.0" if shown == 0 else f"{shown:+.1f}") + (f" (p {p:.2g})" if math.isfinite(p)
+                                                          else "")
+    return Markdown(f"**{text}**") if math.isfinite(p) and p < alpha else text
 
 
 def matrix_markdown(samples: pd.DataFrame, task: str, *, alpha: float = 0.05,

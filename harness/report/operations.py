@@ -1,4 +1,5 @@
-"""What a run cost to produce: samples, errors, tokens, latency and money per variant.
+"""What a run cost to produce: samples, errors, incomplete answers, tokens, latency and money
+per variant.
 
 ``errors`` counts failed calls, ``scoring_errors`` answers received but not scorable (a parser
 or scorer raised on them); both are kept out of every score.
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 KEYS = ["task", "model", "variant"]
+INCOMPLETE = ["truncated", "filtered", "empty"]
 
 
 def operations(samples: pd.DataFrame) -> pd.DataFrame:
@@ -20,18 +22,24 @@ def operations(samples: pd.DataFrame) -> pd.DataFrame:
 
     if samples.empty:
         return pd.DataFrame(columns=[*KEYS, "samples", "errors", "scoring_errors", "cached",
+                                     *INCOMPLETE,
                                      "input_tokens", "output_tokens", "latency_s", "cost_usd",
                                      "input_tokens_total", "output_tokens_total"])
     frame = samples.copy()
     frame["failed"] = frame["error"].notna()
     frame["unscored"] = (frame["scoring_error"].notna() & ~frame["failed"]
                          if "scoring_error" in frame else False)
+    # Answers cut off, filtered or empty (harness.incomplete); older runs did not record it.
+    kind = frame["incomplete"] if "incomplete" in frame else pd.Series(None, index=frame.index)
+    for name in INCOMPLETE:
+        frame[name] = kind == name
     for col in ("input_tokens", "output_tokens", "latency_s", "cost_usd"):
         frame[col] = pd.to_numeric(frame.get(col), errors="coerce")
     ok = frame[~frame["failed"]]
     grouped = frame.groupby(KEYS, sort=False)
     out = grouped.agg(samples=("sample_id", "size"), errors=("failed", "sum"),
-                      scoring_errors=("unscored", "sum"), cached=("cached", "sum"))
+                      scoring_errors=("unscored", "sum"), cached=("cached", "sum"),
+                      **{name: (name, "sum") for name in INCOMPLETE})
     means = ok.groupby(KEYS, sort=False)[["input_tokens", "output_tokens", "latency_s"]].mean()
     cost = frame.groupby(KEYS, sort=False)["cost_usd"].sum(min_count=1)
     totals = frame.groupby(KEYS, sort=False)[["input_tokens", "output_tokens"]].sum(min_count=1)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from harness.report.tables import markdown_table
 from harness.stats.errors import SmallSampleWarning
 from harness.stats.formatting import percent, points, pvalue
 from harness.stats.intervals import SMALL_N
@@ -32,19 +33,8 @@ _METHOD_LABELS = {
 }
 
 
-def _cell(value: object) -> str:
-    """Table cells must not break the table: escape pipes, flatten newlines."""
-    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip() or "–"
-
-
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]], align: str) -> str:
-    marks = {"l": ":--", "r": "--:"}
-    lines = [
-        "| " + " | ".join(_cell(h) for h in headers) + " |",
-        "| " + " | ".join(marks[a] for a in align) + " |",
-    ]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+    return markdown_table(headers, rows, align)
 
 
 def _interval(low: float, high: float) -> str:
@@ -92,6 +82,11 @@ def _pairs_section(cmp: pd.DataFrame, what: str, group_col: str) -> list[str]:
         intro = (f"Paired comparisons of {what}s on the items both scored, largest effect "
                  "first (p-values not adjusted):")
     lines = [intro, "", _table(headers, rows, "lllrrrrrrrl"), ""]
+    floor = [f"{r['a']} vs {r['b']}" for _, r in cmp.iterrows()
+             if "resolution floor" in str(r.get("note") or "")]
+    if floor:
+        lines += [f"At the resolution floor of the permutation test (the smallest p-value its "
+                  f"draws can give; the true p may be smaller): {', '.join(floor)}.", ""]
     mde = cmp["mde"].to_numpy(dtype=float)
     mde = mde[~pd.isna(mde)]
     if mde.size:
@@ -138,8 +133,9 @@ def _notes(summ: pd.DataFrame, variants: pd.DataFrame, models: pd.DataFrame | No
         g = int(clustered["n_clusters"].max())
         notes.append(
             f"Items share clusters (the task's `cluster` field, {g} clusters): standard errors are "
-            "the clustered SE of Miller (2024) and significance tests flip whole clusters, because "
-            "items in one cluster are not independent."
+            "clustered: Miller's (2024) clustered SE times the small-sample factor sqrt(G/(G-1)) "
+            "(the CR1 estimator, slightly wider with few clusters), and significance tests flip "
+            "whole clusters, because items in one cluster are not independent."
         )
     if (summ["epochs"] > 1).any():
         k = int(summ["epochs"].max())

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-
-def _cell(value: object) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+from harness.report.mdtext import cell as _cell
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]],
                    align: str | None = None) -> str:
-    """A GitHub-flavoured table; ``align`` is one of l/r/c per column."""
+    """A GitHub-flavoured table; ``align`` is one of l/r/c per column.
+
+    Every header and cell goes through :func:`harness.report.mdtext.cell`: escaped for
+    markdown and HTML unless it is :class:`~harness.report.mdtext.Markdown` already.
+    """
     align = align or "l" * len(headers)
     marks = {"l": ":--", "r": "--:", "c": ":-:"}
     lines = [

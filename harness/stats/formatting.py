@@ -13,7 +13,7 @@ def points(x: float, digits: int = 1) -> str:
     """A score difference (fraction of the scale) as points: 0.065 -> '6.5'."""
     if x is None or not math.isfinite(x):
         return "n/a"
-    return f"{100.0 * x:.{digits}f}"
+    return f"{round(100.0 * x, digits) + 0.0:.{digits}f}"  # never "-0.0"
 
 
 def percent(x: float, digits: int = 1) -> str:
@@ -67,7 +67,7 @@ def verdict(
             f"{winner} beats {loser} by {points(abs(diff))} points "
             f"[{points(low)}, {points(high)}], {p_text}{adj}"
         )
-    if mde == 0.0 and diff == 0.0:
+    if diff == 0.0 and (mde == 0.0 or not math.isfinite(mde)) and ci_low == ci_high:
         return f"no difference: both scored the same on all {n_pairs} paired items"
     if mde is None or not math.isfinite(mde):
         text = "no detectable difference (too few paired items to say what this run could see)"

@@ -246,7 +246,8 @@ def mean_interval(
             f"only {units} {what}: the {method} interval may be too narrow (fewer than {SMALL_N})"
         )
     if clustered:
-        notes.append(f"clustered SE over {n_clusters} clusters (Miller 2024)")
+        notes.append(f"clustered SE over {n_clusters} clusters (Miller 2024's formula times "
+                     "sqrt(G/(G-1)))")
     return MeanInterval(
         mean=mean,
         se=se,

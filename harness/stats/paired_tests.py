@@ -30,6 +30,17 @@ from harness.stats.errors import StatsError
 
 EXACT_WILCOXON_MAX = 50
 EXACT_SIGN_FLIP_MAX = 16
+# Scores are fractions written with a few decimals (0.7, 0.85, a mean of 3 repeats); their
+# differences computed in binary floating point are not (0.7 - 0.5 != 0.8 - 0.6). Rounding
+# differences to 12 decimals, far below any score's resolution and far above float error,
+# keeps designed ties tied and true zeros zero, so ranks and dropped zeros are what they
+# are on paper.
+DIFF_DECIMALS = 12
+
+
+def paired_differences(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
+    """``a - b`` rounded to the scores' resolution (see :data:`DIFF_DECIMALS`)."""
+    return np.round(np.asarray(a, dtype=float) - np.asarray(b, dtype=float), DIFF_DECIMALS)
 
 
 @dataclass(frozen=True)
@@ -108,7 +119,7 @@ def wilcoxon_signed_rank(differences: ArrayLike) -> TestResult:
     The statistic is min(R+, R-), as scipy reports it. With every difference zero the p-value is
     1, since there is no evidence of any difference.
     """
-    d = np.asarray(differences, dtype=float)
+    d = np.round(np.asarray(differences, dtype=float), DIFF_DECIMALS)
     d = d[np.isfinite(d)]
     if d.size == 0:
         raise StatsError("the Wilcoxon test needs at least one paired item; there are none")

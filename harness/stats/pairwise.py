@@ -28,6 +28,7 @@ from harness.stats.intervals import SMALL_N, has_real_clusters, standard_error, 
 from harness.stats.paired_tests import (
     EXACT_SIGN_FLIP_MAX,
     mcnemar_exact,
+    paired_differences,
     sign_flip_pvalues,
     wilcoxon_signed_rank,
 )
@@ -85,7 +86,8 @@ def compare_block(
     ib = np.array([p[1] for p in pairs])
     finite = np.isfinite(scores)
     paired = finite[:, ia] & finite[:, ib]
-    diffs = np.where(paired, np.nan_to_num(scores[:, ia]) - np.nan_to_num(scores[:, ib]), 0.0)
+    diffs = np.where(paired, paired_differences(np.nan_to_num(scores[:, ia]),
+                                                np.nan_to_num(scores[:, ib])), 0.0)
     codes = block.clusters
     clustered = has_real_clusters(codes)
     boot_codes = codes if clustered else None
@@ -119,7 +121,7 @@ def compare_block(
             records.append(rec)
             continue
         xa, xb = scores[m, i], scores[m, j]
-        d = xa - xb
+        d = paired_differences(xa, xb)
         pair_codes = codes[m] if clustered and codes is not None else None
         se, df = standard_error(d, pair_codes)
         diff = float(d.mean())
@@ -135,7 +137,8 @@ def compare_block(
         if clustered:
             test, stat, pval = "cluster sign-flip permutation", diff, np.nan
             flip_columns.append(p)
-            notes.append(f"clustered SE and test over {n_units} clusters (Miller 2024)")
+            notes.append(f"clustered SE (Miller 2024, times sqrt(G/(G-1))) and test over "
+                         f"{n_units} clusters")
         elif both_binary:
             res = mcnemar_exact(a_only, b_only)
             test, stat, pval = res.test, res.statistic, res.p_value
@@ -163,7 +166,9 @@ def compare_block(
             "boot_ci_high": float(boot_high[p]) if n >= 2 else float("nan"),
             "test": test, "statistic": float(stat), "p_value": float(pval),
             "discordant_a_only": a_only, "discordant_b_only": b_only,
-            "mde": minimum_detectable_effect(se, alpha, power),
+            # No spread in the differences (no discordant pair): the run cannot estimate the
+            # SE a true difference would have, so the MDE is unknown, not zero.
+            "mde": minimum_detectable_effect(se, alpha, power) if se > 0 else float("nan"),
             "sd_diff": se * np.sqrt(n), "correlation": corr,
             "clustered": clustered, "n_clusters": n_units if clustered else np.nan,
             "note": "; ".join(notes),
@@ -176,8 +181,14 @@ def compare_block(
             units = cluster_totals(units, codes, int(codes.max()) + 1)
         pvals = sign_flip_pvalues(units, n_resamples=n_permutations, seed=perm_rng)
         exact = units.shape[0] <= EXACT_SIGN_FLIP_MAX
-        how = "exact" if exact else f"{n_permutations} Monte Carlo draws"
+        how = "exact" if exact else f"{n_permutations:,} Monte Carlo draws"
+        floor = 1.0 / (1.0 + n_permutations)
         for col, pval in zip(cols, pvals, strict=True):
             records[col]["p_value"] = float(pval)
             records[col]["test"] = f"{records[col]['test']} ({how})"
+            if not exact and pval <= floor * (1 + 1e-9):
+                note = (f"p-value at the resolution floor of {n_permutations:,} draws "
+                        f"(1/{n_permutations + 1:,}): the true p may be smaller; more draws "
+                        "(n_permutations) would resolve it")
+                records[col]["note"] = "; ".join(x for x in (records[col]["note"], note) if x)
     return records

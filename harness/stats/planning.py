@@ -19,6 +19,8 @@ from harness.stats.formatting import points
 from harness.stats.power import (
     check_effect,
     items_needed,
+    mcnemar_items_needed,
+    mcnemar_power,
     minimum_detectable_effect,
     power_at,
     z_total,
@@ -81,13 +83,19 @@ def plan_table(
         disc = np.nan
         if not pd.isna(r["discordant_a_only"]) and r["n_pairs"]:
             disc = (int(r["discordant_a_only"]) + int(r["discordant_b_only"])) / r["n_pairs"]
+        needed = _needed(effect, sd, alpha, power)
+        pilot_power = power_at(effect, r["se"], alpha) if r["se"] > 0 else np.nan
+        if math.isfinite(disc) and disc > 0 and not r["clustered"]:
+            # Pass/fail pairs are judged by the exact McNemar test: plan with its power.
+            needed = mcnemar_items_needed(effect, disc, alpha, power)
+            pilot_power = mcnemar_power(int(r["n_pairs"]), disc, effect, alpha)
+            notes.append("sized for the exact McNemar test the report and the gate run")
         rows.append({
             **{k: r[k] for k in group_keys}, "a": r["a"], "b": r["b"],
             "n_pilot": int(r["n_pairs"]), "sd_diff": sd, "discordance": disc,
             "correlation": r["correlation"], "clustered": bool(r["clustered"]),
             "pilot_mde": minimum_detectable_effect(r["se"], alpha, power), "effect": effect,
-            "n_items_needed": _needed(effect, sd, alpha, power),
-            "pilot_power": power_at(effect, r["se"], alpha) if r["se"] > 0 else np.nan,
+            "n_items_needed": needed, "pilot_power": pilot_power,
             "note": "; ".join(notes),
         })
     out = pd.DataFrame(rows, columns=[*group_keys, *PLAN_COLUMNS])

@@ -226,8 +226,12 @@ def compare_table(
     power: float = 0.8,
     graded_test: str = "wilcoxon",
     order: Sequence[str] | None = None,
+    n_permutations: int = 10_000,
 ) -> pd.DataFrame:
-    """All pairwise comparisons along ``axis`` within each group of the other key columns."""
+    """All pairwise comparisons along ``axis`` within each group of the other key columns.
+
+    ``n_permutations``: Monte Carlo draws of the sign-flip tests (permutation and clustered).
+    """
     check_alpha(alpha)
     how = normalise_correction(correction)
     if axis == pair_on:
@@ -242,7 +246,8 @@ def compare_table(
         values = gkey if isinstance(gkey, tuple) else (gkey,)
         info = table.metrics[str(g["task"].iloc[0])]
         recs = compare_block(_block(g, axis, levels, pair_on), graded_test=graded_test,
-                             n_boot=n_boot, seed=seed, alpha=alpha, power=power)
+                             n_boot=n_boot, seed=seed, alpha=alpha, power=power,
+                             n_permutations=n_permutations)
         for rec in recs:
             rec.update(dict(zip(group_keys, values, strict=True)), metric=info.name,
                        kind=info.kind)

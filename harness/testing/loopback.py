@@ -29,7 +29,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-Responder = Callable[[list[dict[str, str]], dict[str, Any]], str]
+
+@dataclass(frozen=True)
+class Reply:
+    """A responder's answer when it is more than text: ``text`` None is a null content, and
+    ``finish_reason`` (OpenAI's names: stop, length, content_filter) is translated into each
+    wire format's own (Anthropic's max_tokens and refusal, Gemini's MAX_TOKENS and SAFETY)."""
+
+    text: str | None
+    finish_reason: str = "stop"
+
+
+Responder = Callable[[list[dict[str, str]], dict[str, Any]], "str | Reply"]
+_ANTHROPIC_STOP = {"stop": "end_turn", "length": "max_tokens", "content_filter": "refusal"}
+_GEMINI_STOP = {"stop": "STOP", "length": "MAX_TOKENS", "content_filter": "SAFETY"}
 
 
 def echo_last_line(messages: list[dict[str, str]], body: dict[str, Any]) -> str:
@@ -98,6 +111,12 @@ def _gemini_messages(body: dict[str, Any]) -> list[dict[str, str]]:
     return out
 
 
+def _everything(request: Any, body: dict[str, Any]) -> str:
+    """What a request carried, as a careless server would quote it back."""
+    headers = {k: v for k, v in request.headers.items()}
+    return f"url={request.path_qs} headers={json.dumps(headers)} body={json.dumps(body)[:2000]}"
+
+
 def _tokens(text: str) -> int:
     return max(1, len(text.split()))
 
@@ -118,9 +137,13 @@ class LoopbackServer:
     counts: Counter[str] = field(default_factory=Counter)
     failures: Counter[str] = field(default_factory=Counter)
     statuses: Counter[int] = field(default_factory=Counter)
-    # Answer error bodies the way some providers do, quoting the key they were sent, so a
-    # test can check that the harness keeps the key out of what it writes.
+    # Answer error bodies the way some providers do, quoting the key they were sent (and,
+    # worse, every header, the URL with its query string and the body), so a test can check
+    # that the harness keeps credentials out of what it writes.
     echo_key_in_errors: bool = False
+    # Append everything received (headers, URL, body) to each successful answer as well: the
+    # harness must keep credentials out of model outputs it stores, too.
+    echo_request_in_replies: bool = False
     in_flight: int = 0
     max_in_flight: int = 0
     connections: set[Any] = field(default_factory=set)  # client (host, port)s seen
@@ -175,7 +198,11 @@ class LoopbackServer:
         elif ":generateContent" in path:
             protocol, messages = "gemini", _gemini_messages(body)
         else:
-            return web.json_response({"error": {"message": f"unknown path {path}"}}, status=404)
+            message = f"unknown path {path}"
+            if self.echo_key_in_errors:
+                self.statuses[404] += 1
+                message += f"; {_everything(request, body)}"
+            return web.json_response({"error": {"message": message}}, status=404)
         arrived = time.monotonic()
         if request.transport is not None:
             self.connections.add(request.transport.get_extra_info("peername"))
@@ -206,13 +233,18 @@ class LoopbackServer:
             if self.echo_key_in_errors:
                 sent = (request.headers.get("Authorization", "") + request.headers.get(
                     "x-api-key", "") + request.headers.get("x-goog-api-key", ""))
-                message += f": incorrect API key provided: {sent.removeprefix('Bearer ')}"
+                message += (f": incorrect API key provided: {sent.removeprefix('Bearer ')}; "
+                            f"{_everything(request, body)}")
             return web.json_response({"error": {"message": message, "type": "server_error"}},
                                      status=status)
-        text = self.responder(messages, body)
+        answer = self.responder(messages, body)
+        reply = answer if isinstance(answer, Reply) else Reply(answer)
+        if self.echo_request_in_replies:
+            reply = Reply((reply.text or "") + "\n" + _everything(request, body),
+                          reply.finish_reason)
         tokens_in = sum(_tokens(m["content"]) for m in messages)
-        tokens_out = _tokens(text)
-        return web.json_response(self._reply(protocol, body, text, tokens_in, tokens_out))
+        tokens_out = _tokens(reply.text or "")
+        return web.json_response(self._reply(protocol, body, reply, tokens_in, tokens_out))
 
     def _status(self, key: str, messages: list[dict[str, str]]) -> int:
         if self.status_for is not None:
@@ -244,13 +276,14 @@ class LoopbackServer:
 
         return web.json_response(self.stats())
 
-    def _reply(self, protocol: str, body: dict[str, Any], text: str, tin: int,
+    def _reply(self, protocol: str, body: dict[str, Any], reply: Reply, tin: int,
                tout: int) -> dict[str, Any]:
+        text, reason = reply.text, reply.finish_reason
         if protocol == "openai":
             return {
                 "id": "chatcmpl-loopback", "object": "chat.completion", "created": 0,
                 "model": body.get("model", "loopback"),
-                "choices": [{"index": 0, "finish_reason": "stop",
+                "choices": [{"index": 0, "finish_reason": reason,
                              "message": {"role": "assistant", "content": text}}],
                 "usage": {"prompt_tokens": tin, "completion_tokens": tout,
                           "total_tokens": tin + tout},
@@ -259,13 +292,14 @@ class LoopbackServer:
             return {
                 "id": "msg_loopback", "type": "message", "role": "assistant",
                 "model": body.get("model", "loopback"),
-                "content": [{"type": "text", "text": text}],
-                "stop_reason": "end_turn", "stop_sequence": None,
+                "content": [] if text is None else [{"type": "text", "text": text}],
+                "stop_reason": _ANTHROPIC_STOP.get(reason, reason), "stop_sequence": None,
                 "usage": {"input_tokens": tin, "output_tokens": tout},
             }
         return {
-            "candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
-                            "finishReason": "STOP", "index": 0}],
+            "candidates": [{"content": {"role": "model",
+                                        "parts": [] if text is None else [{"text": text}]},
+                            "finishReason": _GEMINI_STOP.get(reason, reason), "index": 0}],
             "usageMetadata": {"promptTokenCount": tin, "candidatesTokenCount": tout,
                               "totalTokenCount": tin + tout},
             "modelVersion": "loopback",

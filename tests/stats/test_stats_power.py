@@ -19,6 +19,7 @@ from harness.stats import (
     paired_sd,
     power_at,
 )
+from harness.stats.power import mcnemar_items_needed, mcnemar_power
 
 
 @pytest.mark.parametrize(("effect", "sd", "alpha", "power"), [
@@ -80,7 +81,13 @@ def test_plan_from_a_pilot_uses_its_observed_spread(
     assert row["sd_diff"] == pytest.approx(d.std(ddof=1))
     assert row["discordance"] == pytest.approx(np.mean(d != 0))
     z = sps.norm.ppf(0.975) + sps.norm.ppf(0.8)
-    assert row["n_items_needed"] == np.ceil((z * d.std(ddof=1) / 0.03) ** 2)
+    # Pass/fail pairs are judged by the exact McNemar test, which needs more items than the
+    # z formula says; the plan is the first n at which that test reaches 80% power.
+    disc = float(np.mean(d != 0))
+    needed = int(row["n_items_needed"])
+    assert needed > np.ceil((z * d.std(ddof=1) / 0.03) ** 2)
+    assert mcnemar_power(needed, disc, 0.03) >= 0.8 > mcnemar_power(needed - 1, disc, 0.03)
+    assert "exact McNemar" in row["note"]
     assert row["pilot_mde"] == pytest.approx(z * d.std(ddof=1) / np.sqrt(150))
     text = format_plan(table)
     assert "3.0 points" in text and f"{int(row['n_items_needed']):,}" in text
@@ -106,3 +113,44 @@ def test_plan_notes_a_pilot_without_disagreement(make_samples: Callable[..., pd.
     pilot["score_exact"] = 1.0
     row = plan(pilot, 0.05).iloc[0]
     assert np.isnan(row["n_items_needed"]) and "no disagreement" in row["note"]
+
+
+@pytest.mark.parametrize(("discordance", "effect"), [(0.2, 0.05), (0.3, 0.1), (0.1, 0.05),
+                                                     (0.5, 0.2)])
+def test_planned_n_reaches_the_target_power_of_the_exact_mcnemar_test(
+    discordance: float, effect: float,
+) -> None:
+    """Simulate the test the gate runs at the planned N: power >= 0.80 within Monte Carlo error,
+    where the z formula's N fell short (0.74-0.79)."""
+
+
+    n = int(mcnemar_items_needed(effect, discordance))
+    rng = np.random.default_rng(7)
+    reps = 20_000
+
+    def simulated(n_items: int) -> float:
+        d = rng.binomial(n_items, discordance, reps)
+        a_only = rng.binomial(d, (discordance + effect) / (2 * discordance))
+        return float(np.mean(mcnemar_exact(a_only, d - a_only).p_value < 0.05))
+
+    se = np.sqrt(0.8 * 0.2 / reps)
+    achieved = simulated(n)
+    assert achieved >= 0.8 - 3 * se, (n, achieved)
+    assert mcnemar_power(n, discordance, effect) == pytest.approx(achieved, abs=4 * se)
+    z_n = int(np.ceil(items_needed(effect, np.sqrt(discordance - effect**2))))
+    assert z_n < n and mcnemar_power(z_n, discordance, effect) < 0.8
+
+
+def test_exact_mcnemar_power_matches_statsmodels_test_by_simulation() -> None:
+    from statsmodels.stats.contingency_tables import mcnemar
+
+    rng = np.random.default_rng(11)
+    n, q, effect, reps = 120, 0.3, 0.12, 3000
+    hits = 0
+    for _ in range(reps):
+        d = rng.binomial(n, q)
+        a_only = rng.binomial(d, (q + effect) / (2 * q))
+        table = [[0, a_only], [d - a_only, n - d]]
+        hits += mcnemar(table, exact=True).pvalue < 0.05
+    se = np.sqrt(0.25 / reps)
+    assert mcnemar_power(n, q, effect) == pytest.approx(hits / reps, abs=4 * se)

@@ -71,7 +71,7 @@ def test_notes_cover_clustering_repeats_small_n_and_errors(make_samples: Factory
     df = make_samples(n_items=40, cluster_size=4, epochs=2, error_rate=0.05, binary=False)
     md = stats_markdown(df)
     notes = md.split("#### Notes", 1)[1]
-    assert "clustered SE of Miller (2024)" in notes
+    assert "Miller's (2024) clustered SE times the small-sample factor sqrt(G/(G-1))" in notes
     assert "averaged per item first" in notes
     assert "Small samples" in notes and "10 clusters" in notes
     assert "errored samples are excluded" in notes

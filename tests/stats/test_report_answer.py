@@ -1,0 +1,131 @@
+"""The report's first screen and the console's last lines answer "which prompt is best, and is
+it real?"; checked against runs where the truth is known. Also the smaller honesty fixes: no
+0.0 MDE from a pair without discordant items, no "-0.0", a cost total that says what it
+leaves out, and a latency column named for what it measures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from harness import analysis
+from harness.report.console import summary_table
+from harness.report.markdown import render_markdown
+from harness.report.matrix import matrix_markdown
+from harness.report.verdicts import best_variant_sentences
+
+Factory = Callable[..., pd.DataFrame]
+MANIFEST = {"run_id": "r", "models": {"m": {}}, "config": {},
+            "scorers": {"t": [{"name": "exact", "kind": "binary"}]}}
+
+
+def _sentences(df: pd.DataFrame) -> list[str]:
+    return best_variant_sentences(analysis.summary(df), analysis.compare(df, n_boot=0))
+
+
+def _report(df: pd.DataFrame) -> str:
+    df = df.copy()
+    df["cached"] = False
+    df["sample_id"] = [f"s{i}" for i in range(len(df))]
+    df["input"] = "q"
+    df.attrs = {"manifest": MANIFEST}
+    return render_markdown(df, MANIFEST)
+
+
+def test_a_large_true_difference_is_called_significant(make_samples: Factory) -> None:
+    df = make_samples(variants={"weak": 0.3, "strong": 0.85}, n_items=200)
+    [sentence] = _sentences(df)
+    assert "best is `strong`" in sentence
+    assert "significantly better than `weak`" in sentence
+    assert "not significantly" not in sentence
+    assert "points, 95% CI [" in sentence  # the effect and its interval
+
+
+def test_equal_variants_are_not_called_different(make_samples: Factory) -> None:
+    for seed in range(5):
+        df = make_samples(variants={"a": 0.6, "b": 0.6}, n_items=150, seed=seed)
+        [sentence] = _sentences(df)
+        assert "not significantly different from" in sentence or "tie for best" in sentence
+        assert "significantly better than" not in sentence.replace(
+            "not significantly", "")
+
+
+def test_three_variants_mixed_verdicts(make_samples: Factory) -> None:
+    df = make_samples(variants={"low": 0.2, "top": 0.8, "near": 0.78}, n_items=300, seed=1)
+    [sentence] = _sentences(df)
+    best = "top" if "best is `top`" in sentence else "near"
+    other = "near" if best == "top" else "top"
+    assert f"best is `{best}`" in sentence
+    assert "significantly better than `low`" in sentence
+    assert f"not significantly different from `{other}`" in sentence
+
+
+def test_a_tie_for_best_is_said_to_be_a_tie(make_samples: Factory) -> None:
+    df = make_samples(variants={"a": 0.3, "b": 0.8}, n_items=120)
+    twin = df[df["variant"] == "b"].assign(variant="c")
+    [sentence] = _sentences(pd.concat([df, twin], ignore_index=True))
+    assert "`b` and `c` tie for best" in sentence
+    assert "`b` is significantly better than `a`" in sentence
+    assert "`c` is significantly better than `a`" in sentence
+
+
+def test_a_single_variant_has_nothing_to_compare(make_samples: Factory) -> None:
+    [sentence] = _sentences(make_samples(variants={"only": 0.6}, n_items=40))
+    assert "only one variant, `only`" in sentence and "nothing to compare" in sentence
+
+
+def test_the_first_screen_is_the_answer(make_samples: Factory) -> None:
+    df = make_samples(variants={"weak": 0.3, "strong": 0.85}, n_items=200,
+                      models={"m1": 0.0, "m2": 0.5})
+    md = _report(df)
+    first = md.index("## Which prompt is best")
+    assert first < md.index("## Task")
+    screen = md[first:md.index("## Task")]
+    for model in ("m1", "m2"):
+        assert f"`t` / `{model}`: best is `strong`" in screen
+    assert screen.count("significantly better than `weak`") == 2
+
+
+def test_the_console_table_ends_with_the_answer(make_samples: Factory) -> None:
+    df = make_samples(variants={"weak": 0.3, "strong": 0.85}, n_items=200)
+    last = summary_table(df).rstrip().splitlines()[-1]
+    assert last.startswith("t / m: best is strong")
+    assert "significantly better than weak" in last
+
+
+def test_no_discordant_pair_has_no_mde_of_zero(make_samples: Factory) -> None:
+    df = make_samples(variants={"a": 0.6}, n_items=50)
+    df = pd.concat([df, df.assign(variant="b")], ignore_index=True)  # identical on every item
+    row = analysis.compare(df, n_boot=0).iloc[0]
+    assert not np.isfinite(row["mde"])
+    assert "both scored the same on all 50" in row["verdict"]
+    md = _report(df)
+    assert "Minimum detectable effect (80% power, two-sided alpha 0.05): 0.0" not in md
+    assert "| 0.0 | no difference" not in md
+
+
+def test_the_matrix_never_shows_minus_zero(make_samples: Factory) -> None:
+    df = make_samples(variants={"a": 0.5, "b": 0.5}, n_items=2001, binary=False, seed=4)
+    # A difference of -0.0004 rounds to zero points: it must read 0.0, not -0.0.
+    a = df["variant"] == "a"
+    df.loc[a, "score_exact"] = df.loc[~a, "score_exact"].to_numpy()
+    df.loc[a & (df["item_id"] == "q0000"), "score_exact"] -= 0.8
+    md = matrix_markdown(df, "t")
+    assert "-0.0" not in md and "0.0" in md
+
+
+def test_the_cost_total_names_the_models_it_leaves_out(make_samples: Factory) -> None:
+    df = make_samples(variants={"a": 0.5}, n_items=10, models={"priced": 0.0, "local": 0.0})
+    df.loc[df["model"] == "priced", "cost_usd"] = 0.001
+    md = _report(df)
+    cost = md[md.index("## Cost"):]
+    assert "Total cost: $0.0100." in cost
+    assert "leaves out `local`" in cost and "`priced`" not in cost.split("|")[0]
+
+
+def test_latency_is_labelled_service_time(make_samples: Factory) -> None:
+    md = _report(make_samples(variants={"a": 0.5, "b": 0.6}, n_items=20))
+    assert "service time s" in md and "latency s" not in md
+    assert "not time spent queued" in md

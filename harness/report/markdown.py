@@ -176,6 +176,8 @@ def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
                   _variant_table(task, samples, tables.summary), "",
                   "Service time: mean seconds the model took to answer one call (for a local "
                   "model, its share of the batch's generation, not time spent queued).", ""]
+        part = samples[samples["task"] == task]  # this task's, not the last one's
+        part.attrs = dict(samples.attrs)
         lines += [stats_markdown(part, variant_table=False, tables={task: tables}), ""]
         lines += _sweep_sections(samples, task)
         lines += [matrix_markdown(samples, str(task), table=tables.variants),

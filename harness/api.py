@@ -130,12 +130,13 @@ def apply_overrides(
 
 
 def build_client(
-    experiment: ExperimentConfig, client: Client | None = None
+    experiment: ExperimentConfig, client: Client | None = None, progress: Any = None
 ) -> tuple[Client, Any, Client]:
     """The production stack: cache -> retries -> per-model limits -> LiteLLM.
 
     Returns the stack, the cache (None when off) and the innermost client, whose ``aclose``
-    (when it has one) must run inside the run's event loop.
+    (when it has one) must run inside the run's event loop. ``progress`` (a
+    ``harness.progress.Progress``) is told where to read each model's concurrency limit.
     """
     from harness.cache import ResponseCache, cache_file
     from harness.cached_client import CachedClient
@@ -143,7 +144,10 @@ def build_client(
     from harness.models.retry import RetryingClient
 
     inner: Client = client or LiteLLMClient()
-    stack: Client = RetryingClient(LimitedClient(inner), retries=experiment.retries)
+    limited = LimitedClient(inner, default_cap=experiment.concurrency)
+    if progress is not None:
+        progress.concurrency = limited.describe
+    stack: Client = RetryingClient(limited, retries=experiment.retries)
     cache = None
     if experiment.cache:
         cache = ResponseCache.open(cache_file(experiment.cache_dir))
@@ -258,8 +262,8 @@ def _execute_run(
     experiment = plan.experiment
     writer = RunWriter(run_dir)
     writer.write_manifest(manifest)
-    stack, cache, inner = build_client(experiment, client)
     progress = Progress(len(plan.samples), done=len(skip), cost=prior_cost, quiet=quiet)
+    stack, cache, inner = build_client(experiment, client, progress)
     status, stop_message = "complete", None
     where = "" if results_dir == Path("results") else f" --results-dir {results_dir}"
     # The manifest holds the experiment file and the overrides: the run id is all it takes.

@@ -49,7 +49,7 @@ def write_experiment(root: Path, url: str, samples: int, cap: int, name: str) ->
         f"name: {name}\ntasks: [add]\nvariants: [zero-shot]\n"
         f"models:\n  - {{model: openai/test-model, api_base: '{url}/v1', "
         f"api_key_env: {KEY_ENV}, max_tokens: 16, max_concurrency: {cap}}}\n"
-        f"concurrency: {max(cap, 32)}\ncache: false\nretries: 20\n")
+        f"concurrency: {max(cap, 32)}\ncache: false\n")
     return path
 
 
@@ -92,7 +92,13 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--cap", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--decrease", type=float,
+                        help="the limiter's cut factor, to compare with the default (0.75)")
     args = parser.parse_args()
+    if args.decrease is not None:
+        from harness.models.adaptive import AdaptiveLimit
+
+        AdaptiveLimit.__init__.__kwdefaults__["decrease"] = args.decrease
     os.environ.setdefault(KEY_ENV, "sk-bench-adaptive-000000")
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)

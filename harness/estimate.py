@@ -7,10 +7,12 @@ From them, without calling a model:
   requests of the run are counted once (they share one call). Keys come from the same
   ``CachedClient.key`` the run uses, so "cached" here means served from the cache there;
 - *input tokens* of those calls, counted with the model's tokenizer where LiteLLM ships one
-  offline (tiktoken for OpenAI models; the bundled tokenizers it selects for some others),
-  and otherwise approximated with tiktoken's cl100k encoding, said as ``approx``. Nothing is
-  ever downloaded: LiteLLM would fetch some tokenizers (Llama, Cohere) from the Hub, so those
-  are approximated instead. Local ``hf/`` models: characters / 4, also ``approx``;
+  offline (tiktoken for OpenAI models; the bundled tokenizers it selects for DeepSeek and
+  Claude 2), and otherwise approximated, said as ``approx``: Claude 3 and later with the
+  Claude 2 tokenizer LiteLLM ships (theirs is not published), others with tiktoken's
+  cl100k. Nothing is ever downloaded: LiteLLM would fetch some tokenizers (Llama, Cohere)
+  from the Hub, so those are approximated instead. Local ``hf/`` models: characters / 4,
+  also ``approx``;
 - *output tokens*: the mean of the answers the cache holds for that model (per model: the
   cache does not record the task), capped at each call's ``max_tokens``; without history the
   expectation *is* ``max_tokens``. The upper bound is always the sum of ``max_tokens``;
@@ -23,6 +25,7 @@ From them, without calling a model:
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -237,6 +240,8 @@ def token_counter(model: ModelConfig) -> tuple[Counter, str]:
     elif kind in _BUNDLED:
         exact = True
     counted_as = name if exact else "gpt-3.5-turbo"  # cl100k: a fair approximation offline
+    if kind == "anthropic" and not re.search(r"claude-(2|instant)", name):
+        exact = False  # LiteLLM ships Claude 2's tokenizer; later Claudes' is unpublished
 
     def count(messages: list[dict[str, str]]) -> int:
         try:

@@ -16,15 +16,19 @@ limit was cut were sent under the old limit, so their 429s say nothing new and a
 (each request remembers the *generation* of the limit it was sent under).
 
 The cut is to ``decrease`` times the limit (default 0.75, not TCP's 0.5): against a server
-that refuses above K in flight, the limit saw-tooths between ``decrease * K`` and K, and the
-mean concurrency (so the throughput) is about ``(1 + decrease) / 2`` of K plus the cost of
-the refusals: 0.875 of it at 0.75 against 0.75 at 0.5 (see ``benchmarks/bench_adaptive.py``).
+that refuses above K in flight, plain AIMD saw-tooths between ``decrease * K`` and K + 1, so
+its mean concurrency is about ``(1 + decrease) / 2`` of K: 0.875 at 0.75, 0.75 at 0.5. And
+having grown back to just under the limit that was refused, it stays there ``PLATEAU``
+windows before probing again (as TCP CUBIC does around its last maximum), so most of the
+time is spent at K itself (see ``benchmarks/bench_adaptive.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+
+PLATEAU = 8
 
 
 class AdaptiveLimit:
@@ -45,6 +49,7 @@ class AdaptiveLimit:
         self.cuts = 0  # congestion events seen (for the progress line and tests)
         self.lowest = self.limit
         self._successes = 0
+        self._ceiling: int | None = None  # the limit the last congestion event happened at
         self._waiters: deque[asyncio.Future[int]] = deque()
 
     async def acquire(self) -> int:
@@ -66,6 +71,7 @@ class AdaptiveLimit:
         """``outcome``: ``"ok"``, ``"congested"`` (429 / Retry-After) or ``"failed"``."""
         if outcome == "congested":
             if generation == self.generation:
+                self._ceiling = self.limit
                 self.limit = max(1, int(self.limit * self.decrease))
                 self.generation += 1
                 self.cuts += 1
@@ -73,7 +79,10 @@ class AdaptiveLimit:
                 self._successes = 0
         elif outcome == "ok" and self.limit < self.cap:
             self._successes += 1
-            if self._successes >= self.limit:
+            # Just under the level that was refused last time, wait PLATEAU windows before
+            # trying it again: most of the time is spent at the highest limit that works.
+            near = self._ceiling == self.limit + 1
+            if self._successes >= self.limit * (PLATEAU if near else 1):
                 self.limit += 1
                 self._successes = 0
         self._free()

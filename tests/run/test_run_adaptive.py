@@ -165,7 +165,7 @@ def test_run_converges_to_a_secret_server_limit_without_failing_a_sample(
             "name: exp\ntasks: [add]\nvariants: [zero-shot]\n"
             f"models:\n  - {{model: openai/test-model, api_base: '{server.url}/v1', "
             f"api_key_env: {KEY_ENV}, max_tokens: 16, max_concurrency: 32}}\n"
-            "concurrency: 32\ncache: false\nretries: 20\n")
+            "concurrency: 32\ncache: false\n")  # default retries (6)
         samples = harness.run(exp, results_dir=tmp_path / "results", reports_dir=None)
         refused = server.statuses[429]
         most = server.max_in_flight
@@ -178,3 +178,25 @@ def test_run_converges_to_a_secret_server_limit_without_failing_a_sample(
     assert secret / 2 <= int(final[-1]) <= 2 * secret
     # It did not settle for the floor either: far fewer refusals than samples.
     assert refused < len(samples)
+
+
+def test_after_a_cut_it_lingers_just_under_the_refused_level_before_probing_it() -> None:
+    from harness.models.adaptive import PLATEAU
+
+    limit = AdaptiveLimit(32, start=8)
+
+    async def successes_until_growth() -> int:
+        start, count = limit.limit, 0
+        while limit.limit == start:
+            limit.release(await limit.acquire(), "ok")
+            count += 1
+        return count
+
+    async def go() -> list[int]:
+        limit.release(await limit.acquire(), "congested")  # refused at 8: cut to 6
+        assert limit.limit == 6
+        return [await successes_until_growth() for _ in range(3)]
+
+    # 6 -> 7 takes one window; 7 is just under the refused 8, so 7 -> 8 takes PLATEAU
+    # windows; past the old ceiling, growth is one window again.
+    assert asyncio.run(go()) == [6, 7 * PLATEAU, 8]

@@ -215,7 +215,7 @@ def test_a_no_at_the_terminal_prompt_calls_nothing(tmp_path: Path, add_task: Pat
         code = process.wait(60)
         os.close(leader)
         assert b"Proceed? [y/N]" in seen
-        assert code == 1 and requests(server) == 0
+        assert code == 3 and requests(server) == 0  # nothing was run
     assert not (tmp_path / "results").exists()
 
 

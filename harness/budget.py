@@ -54,7 +54,7 @@ def check_before_run(
     budget = experiment.max_cost_usd
     summary = (f"{estimate.calls} calls, {money(expected)} expected (at most {money(upper)}), "
                f"about {_duration(estimate.seconds)}")
-    if budget is not None and not force:
+    if budget is not None and not force and prior_cost < budget:  # spent: the run says so
         if expected is None:
             print(f"harness: warning: cannot check max_cost_usd ({budget}) before the run: no "
                   f"price for {', '.join(estimate.unknown_price)}; the run still stops when "

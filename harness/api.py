@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from harness.config import ExperimentConfig, load_experiment
+from harness.config.sweep import manifest_design
 from harness.errors import ConfigError, ErrorRateExceeded, RunError
 from harness.models.client import Client, LiteLLMClient
 from harness.results import (
@@ -81,6 +82,7 @@ def manifest_for(plan: Plan, run_id: str, status: str,
         "models": {label: {"model": m.model, "api_base": m.api_base}
                    for label, m in plan.models.items()},
         "samples_planned": len(plan.samples),
+        **manifest_design(experiment.sweep),  # the sweep's factors, for the factorial analysis
         "versions": versions(),
         "git_commit": git_commit(experiment.source.parent),
     }

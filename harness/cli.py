@@ -36,6 +36,9 @@ def _gate_options(parser: argparse.ArgumentParser) -> None:
                         help="tolerated drop, as a fraction of the scale (default 0.02 = 2 points)")
     parser.add_argument("--min-score", type=float,
                         help="also fail any cell scoring below this (e.g. 0.7)")
+    parser.add_argument("--min-pass-repeats", metavar="K/N",
+                        help="each item must pass at least K of N repeats (e.g. 8/10); "
+                             "a cell with an item that does not fails")
     parser.add_argument("--correction", default="holm", choices=["holm", "bh", "none"],
                         help="multiple-comparison correction over cells (default holm)")
     parser.add_argument("--junit", type=Path, help="write JUnit XML here")
@@ -208,6 +211,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="assumed SD of per-item differences when there is no pilot")
     plan.add_argument("--alpha", type=float, default=0.05)
     plan.add_argument("--power", type=float, default=0.8)
+    plan.add_argument("--item-cost", type=float, default=1.0,
+                      help="what a new item costs, in calls (default 1), for the repeats advice")
     return parser
 
 
@@ -224,6 +229,12 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         pilot = load_run(args.pilot)
     table = plan(pilot, args.effect, args.alpha, args.power, sd_diff=args.sd_diff)
     print(format_plan(table))
+    if pilot is not None:  # repeats per item, from the pilot's within-item variance
+        from harness.stats.repeats import format_repeats, repeats_table
+
+        print()
+        print(format_repeats(repeats_table(pilot, args.effect, args.alpha, args.power,
+                                           item_cost=args.item_cost)))
     return 0
 
 

@@ -164,14 +164,24 @@ def _figures(figures: list[tuple[str, str]]) -> list[str]:
             *[line for caption, src in figures for line in (f"![{caption}]({src})", "")]]
 
 
-def _sweep_sections(samples: pd.DataFrame, task: Any) -> list[str]:
-    """Factor effects of a sweep, flaky items and recommended repeats (each when it applies)."""
-    from harness.report.factorial import factorial_markdown, task_factorial
-    from harness.report.repeats import repeats_markdown
-
+def _task_part(samples: pd.DataFrame, task: Any) -> pd.DataFrame:
     part = samples[samples["task"] == task]
     part.attrs = dict(samples.attrs)
-    return [*factorial_markdown(task_factorial(part)), *repeats_markdown(part)]
+    return part
+
+
+def _factor_section(samples: pd.DataFrame, task: Any) -> list[str]:
+    """A sweep's factor effects and interactions (harness.report.factorial), if it has one."""
+    from harness.report.factorial import factorial_markdown, task_factorial
+
+    return factorial_markdown(task_factorial(_task_part(samples, task)))
+
+
+def _repeat_sections(samples: pd.DataFrame, task: Any) -> list[str]:
+    """Flaky items and recommended repeats (harness.report.repeats), when items repeat."""
+    from harness.report.repeats import repeats_markdown
+
+    return repeats_markdown(_task_part(samples, task))
 
 
 def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
@@ -199,11 +209,14 @@ def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
                   _variant_table(task, samples, tables.summary), "",
                   "Service time: mean seconds the model took to answer one call (for a local "
                   "model, its share of the batch's generation, not time spent queued).", ""]
+        lines += _factor_section(samples, task)  # next to the per-variant table
+        part = samples[samples["task"] == task]  # this task's, not the last one's
+        part.attrs = dict(samples.attrs)
         lines += [stats_markdown(part, variant_table=False, tables={task: tables}), ""]
-        lines += _sweep_sections(samples, task)
         lines += [matrix_markdown(samples, str(task), table=tables.variants),
                   *_figures((figures or {}).get(task, [])),
                   disagreements_markdown(samples, str(task)), ""]
+        lines += _repeat_sections(samples, task)
     lines += ["## Errors", "", *_errors(samples), *_incomplete(samples, manifest), "",
               "## Cost", "", *_costs(samples), ""]
     return "\n".join(lines)

@@ -18,6 +18,7 @@ EPILOG = """examples:
   harness run experiments/quickstart.yaml
   harness run my.yaml --limit 20 --model openai/gpt-4o-mini
   harness run --resume <run-id>
+  harness estimate my.yaml                # calls, tokens, cost and time; calls nothing
   harness render my.yaml --variant cot --item 3
   harness report results/<run-id>
   harness baseline save results/<run-id> --to results/baselines/my.json
@@ -62,7 +63,15 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-error-rate", type=float,
                         help="stop with an error when more than this share of samples fail "
                              "(default 0.1)")
-    parser.add_argument("--max-cost-usd", type=float, help="stop (resumably) when spent")
+    parser.add_argument("--max-cost-usd", type=float,
+                        help="refuse to start when the estimate is over it; stop (resumably) "
+                             "when spent")
+    parser.add_argument("--force", action="store_true",
+                        help="start even when the estimate is over --max-cost-usd")
+    parser.add_argument("--confirm-above", type=float, dest="confirm_above_usd", metavar="USD",
+                        help="on a terminal, ask before a run estimated above this (default 5)")
+    parser.add_argument("--yes", "-y", action="store_true",
+                        help="do not ask for confirmation, whatever the estimate")
     parser.add_argument("--no-cache", action="store_true",
                         help="neither read nor write the response cache")
     parser.add_argument("--cache-dir",
@@ -108,7 +117,8 @@ def run_overrides(args: argparse.Namespace) -> dict[str, object]:
     return {"limit": args.limit, "models": args.models, "epochs": args.epochs,
             "seed": args.seed, "concurrency": args.concurrency,
             "max_error_rate": args.max_error_rate, "max_cost_usd": args.max_cost_usd,
-            "cache": False if args.no_cache else None, "cache_dir": args.cache_dir}
+            "cache": False if args.no_cache else None, "cache_dir": args.cache_dir,
+            "confirm_above_usd": args.confirm_above_usd, "yes": args.yes, "force": args.force}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -127,6 +137,16 @@ def _parser() -> argparse.ArgumentParser:
     _run_options(run)
     run.add_argument("--resume", metavar="RUN_ID",
                      help="finish an interrupted run, with the settings it was started with")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print the estimate (calls, tokens, cost, time) and exit; calls no "
+                          "model and writes no run folder")
+
+    estimate = sub.add_parser("estimate", help="what a run would cost: calls after the cache, "
+                              "tokens, dollars, time (calls no model)")
+    estimate.add_argument("experiment", type=Path, nargs="?", help="experiment YAML file")
+    _run_options(estimate)
+    estimate.add_argument("--resume", metavar="RUN_ID",
+                          help="estimate what finishing this run would cost")
 
     render = sub.add_parser("render", help="show the exact messages a model would receive")
     render.add_argument("experiment", type=Path)
@@ -218,6 +238,16 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    from harness.api import estimate
+    from harness.estimate import format_estimate
+
+    overrides = {k: v for k, v in run_overrides(args).items() if k not in ("yes", "force")}
+    print(format_estimate(estimate(args.experiment, resume=args.resume,
+                                   results_dir=args.results_dir, **overrides)))
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from harness.api import run
     from harness.errors import ConfigError
@@ -225,6 +255,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     if args.experiment is None and not args.resume:
         raise ConfigError("give an experiment file to run, or --resume <run-id>")
+    if args.dry_run:
+        return _cmd_estimate(args)
     samples = run(
         args.experiment,
         resume=args.resume,
@@ -312,8 +344,8 @@ def _cache_action(args: argparse.Namespace, path: Path) -> int:
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "render": _cmd_render, "report": _cmd_report,
-            "baseline": _cmd_gate, "check": _cmd_gate, "compare": _cmd_gate,
+COMMANDS = {"run": _cmd_run, "estimate": _cmd_estimate, "render": _cmd_render,
+            "report": _cmd_report, "baseline": _cmd_gate, "check": _cmd_gate, "compare": _cmd_gate,
             "plan": _cmd_plan, "cache": _cmd_cache}
 
 

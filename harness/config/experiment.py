@@ -144,6 +144,9 @@ class ExperimentConfig(BaseModel):
     retries: int = Field(default=6, ge=0, le=20)
     max_error_rate: float = Field(default=0.1, ge=0, le=1)
     max_cost_usd: float | None = Field(default=None, gt=0)
+    # Ask "Proceed?" on a terminal when the estimated cost passes this (harness.budget);
+    # null never asks.
+    confirm_above_usd: float | None = Field(default=5.0, ge=0)
     cache: bool = True
     cache_dir: str | None = None
     # Answers cut off at max_tokens, withheld by a content filter, or empty: errors (kept out

@@ -67,3 +67,23 @@ def test_bad_rule_is_bad_input(tmp_path: Path, capsys) -> None:  # type: ignore[
     code, _ = _check(tmp_path, run, "--min-pass-repeats", "11/10")
     assert code == 2
     assert "--min-pass-repeats" in capsys.readouterr().err
+
+
+pytest_plugins = ["pytester"]
+
+
+def test_pytest_fixture_takes_the_rule(tmp_path: Path, pytester) -> None:  # type: ignore[no-untyped-def]
+    from importlib.metadata import entry_points
+
+    base = write_run(tmp_path, "base", {"a": _scores({}, 10)})
+    baseline = tmp_path / "b.json"
+    assert main(["baseline", "save", str(base), "--to", str(baseline)]) == 0
+    run = write_run(tmp_path, "now", {"a": _scores({3: [1.0] * 5 + [0.0] * 5}, 10)})
+    pytester.makepyfile(f'''
+def test_each_item(harness_check):
+    harness_check(run={str(run)!r}, baseline={str(baseline)!r}, min_pass_repeats="8/10")
+''')
+    installed = any(e.value == "harness.pytest_plugin" for e in entry_points(group="pytest11"))
+    result = pytester.runpytest_subprocess(*([] if installed else ["-p", "harness.pytest_plugin"]))
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*FAIL*", "*passed fewer than 8 of 10 repeats*i003 (5/10)*"])

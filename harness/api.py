@@ -227,10 +227,10 @@ def _run(
 
     experiment = config if isinstance(config, ExperimentConfig) else load_experiment(Path(config))
     experiment = apply_overrides(experiment, **overrides)
-    from harness.preflight import check_before_run
+    from harness.preflight import check_before_run as preflight
 
-    check_before_run(experiment, results_dir=results_dir, reports_dir=reports_dir,
-                     models=client is None)
+    preflight(experiment, results_dir=results_dir, reports_dir=reports_dir,
+              models=client is None)
     plan = build_plan(experiment)
     from harness.redaction import register_model
 

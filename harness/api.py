@@ -162,9 +162,18 @@ def run(
     reports_dir: str | Path | None = "reports",
     quiet: bool = False,
     client: Client | None = None,
+    until_decided: bool = False,
+    margin: float = 0.02,
+    alpha: float = 0.05,
+    monitor: Any = None,
     **overrides: Any,
 ) -> pd.DataFrame:
     """Run an experiment and return its samples as a DataFrame (see ``load_run``).
+
+    ``until_decided`` stops the run as soon as every pair of variants is decided by an
+    anytime-valid confidence sequence at ``alpha`` (``harness.monitor``: a difference, or
+    equivalence within ``margin``); ``monitor(plan, finished_records)`` builds any other
+    monitor (the sequential gate's). The manifest then records ``stopped_early``.
 
     ``overrides`` are the command-line settings (limit, models, epochs, seed, concurrency,
     max_error_rate, max_cost_usd, cache, cache_dir). ``resume`` continues a run folder's run,
@@ -194,17 +203,31 @@ def run(
     elif config is None:
         raise ConfigError("give an experiment file to run (or --resume <run-id>)")
     try:
+        if until_decided and monitor is None:
+            monitor = _pairwise(alpha, margin)
         return _run(config, old=old, lock=lock, results_dir=results_dir,
-                    reports_dir=reports_dir, quiet=quiet, client=client, overrides=overrides)
+                    reports_dir=reports_dir, quiet=quiet, client=client, overrides=overrides,
+                    monitor=monitor)
     finally:
         if lock is not None:
             lock.release()
 
 
+def _pairwise(alpha: float, margin: float) -> Any:
+    from harness.monitor import PairwiseMonitor
+
+    for name, value, ok in (("--alpha", alpha, 0.0 < alpha < 0.5),
+                            ("--margin", margin, 0.0 <= margin < 1.0)):
+        if not ok:
+            raise ConfigError(f"{name} {value}: must be a fraction (0.05 means 5%), "
+                              f"{'between 0 and 0.5' if name == '--alpha' else 'below 1'}")
+    return lambda plan, done: PairwiseMonitor(plan, alpha=alpha, margin=margin, skip=done)
+
+
 def _run(
     config: str | Path | ExperimentConfig, *, old: dict[str, Any] | None, lock: RunLock | None,
     results_dir: Path, reports_dir: str | Path | None, quiet: bool, client: Client | None,
-    overrides: dict[str, Any],
+    overrides: dict[str, Any], monitor: Any = None,
 ) -> pd.DataFrame:
     from harness.plan import build_plan
     from harness.runlock import RunLock
@@ -218,6 +241,7 @@ def _run(
         register_model(model)
 
     skip: set[str] = set()
+    done: list[dict[str, Any]] = []
     prior_cost = 0.0
     if old is not None:
         from harness.resume import reusable
@@ -227,6 +251,7 @@ def _run(
         run_dir = lock.path.parent
         for record in reusable(plan, read_records(run_dir), run_id):
             skip.add(record["sample_id"])
+            done.append(record)
             if not record.get("cached"):
                 prior_cost += record.get("cost_usd") or 0.0
         fresh = manifest_for(plan, run_id, "running", overrides)
@@ -239,9 +264,10 @@ def _run(
         lock = RunLock.acquire(run_dir)
         manifest = manifest_for(plan, run_id, "running", overrides)
     try:
+        watch = monitor(plan, done) if monitor is not None else None
         return _execute_run(plan, run_dir, run_id, manifest, skip, prior_cost,
                             results_dir=results_dir, reports_dir=reports_dir, quiet=quiet,
-                            client=client)
+                            client=client, monitor=watch)
     finally:
         if old is None:  # a resume's lock is released by run(), which took it
             lock.release()
@@ -250,7 +276,7 @@ def _run(
 def _execute_run(
     plan: Plan, run_dir: Path, run_id: str, manifest: dict[str, Any], skip: set[str],
     prior_cost: float, *, results_dir: Path, reports_dir: str | Path | None, quiet: bool,
-    client: Client | None,
+    client: Client | None, monitor: Any = None,
 ) -> pd.DataFrame:
     from harness.progress import Progress
     from harness.runner import execute
@@ -270,8 +296,11 @@ def _execute_run(
     try:
         outcome = asyncio.run(_execute_and_close(
             execute(plan, stack, writer, run_id=run_id, skip=skip, progress=progress,
-                    on_first_answer=prefetch), inner))
-        if outcome.stopped:
+                    on_first_answer=prefetch, monitor=monitor), inner))
+        if outcome.decision is not None:
+            status = "stopped_early"
+            manifest["stopped_early"] = _stopped_early(outcome.decision, plan, progress)
+        elif outcome.stopped:
             status = "stopped"
             stop_message = (f"run stopped: {outcome.stopped}; results so far are in {run_dir}; "
                             f"continue with: {resume_hint}")
@@ -299,6 +328,19 @@ def _execute_run(
         raise RunError(stop_message) if status != "interrupted" else _interrupted(stop_message)
     _check_error_rate(samples, experiment.max_error_rate, run_dir)
     return samples
+
+
+def _stopped_early(decision: Any, plan: Plan, progress: Any) -> dict[str, Any]:
+    """What the manifest (and the report) says about a run a monitor stopped: why, when, and
+    what the whole run would have cost (this run's cost per sample, times the planned ones)."""
+    done = max(1, progress.done)
+    planned = len(plan.samples)
+    return {"reason": decision.reason, "outcome": decision.outcome, "items": decision.items,
+            "items_planned": len({(s.task, s.item.id) for s in plan.samples}),
+            "samples": progress.done, "samples_planned": planned,
+            "cost_so_far": round(progress.cost, 6),
+            "estimated_full_cost": round(progress.cost * planned / done, 6),
+            "details": list(decision.details)}
 
 
 async def _execute_and_close(work: Any, client: Client) -> Any:

@@ -21,6 +21,7 @@ from harness.fingerprint import digest, fingerprint
 from harness.parsers import Parse, build_parser
 from harness.paths import cache_root, confine, key_error, project_roots, resolve_task
 from harness.prompting import PromptTemplate, load_template, render_messages, resolve_template
+from harness.schedule import interleave, schedule_window
 from harness.scorers import Scorer, build_scorer
 
 
@@ -396,5 +397,6 @@ def build_plan(
                                 parts=parts,
                             )
                         )
+    samples = interleave(samples, seed=experiment.seed, window=schedule_window(models))
     return Plan(experiment=experiment, tasks=tasks, variants=variants, models=models,
                 samples=samples)

@@ -9,10 +9,12 @@ answer cannot reorder what is tested.
 
 ``harness run --until-decided`` uses :class:`PairwiseMonitor`: every pair of variants, per
 task and model. A pair is *decided* when its confidence sequence excludes 0 (one variant is
-better) or lies inside (-margin, +margin) (equivalent within the margin). The run stops when
+better) or lies inside (-margin, +margin) (equivalent within the margin). For pass/fail
+scores with one epoch, "one variant is better" is decided by the discordant-pair mixture test
+(``DiscordantMixture``), which needs fewer items for the same error rate. The run stops when
 every pair is decided, or at its planned size. Multiplicity: Bonferroni, each of the k pairs'
-two-sided sequences at alpha / k (alpha / 2k per side), which keeps the chance of any false
-claim among all pairs, at any stopping time, at or below alpha.
+tests at alpha / k (alpha / 2k per side), which keeps the chance of any false claim among all
+pairs, at any stopping time, at or below alpha.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.stats.sequential import BettingCS, grid_with
+from harness.stats.sequential import BettingCS, DiscordantMixture, grid_with
 
 
 @dataclass
@@ -110,6 +112,12 @@ class PairwiseMonitor:
         self.cs = BettingCS(len(self.pairs), per_side, per_side, grid_with([0.0, margin,
                                                                            -margin]))
         self._index = {p: n for n, p in enumerate(self.pairs)}
+        kinds = {name: task.scorers[0].kind for name, task in plan.tasks.items()
+                 if task.scorers}
+        one_epoch = int(getattr(plan.experiment, "epochs", 1)) == 1
+        self.binary = np.array([one_epoch and kinds.get(p[0]) == "binary" for p in self.pairs],
+                               dtype=bool)
+        self.mixture = DiscordantMixture(len(self.pairs), per_side)
         self.items = 0
         for record in skip:  # a resumed run: what finished before counts, in the same order
             self.stream.add(record)
@@ -123,10 +131,18 @@ class PairwiseMonitor:
                 if t == task and (a, model) in cells and (b, model) in cells:
                     values[n] = cells[(a, model)] - cells[(b, model)]
             self.cs.update(values)
+            self.mixture.update(values, self.binary & np.isin(values, (-1.0, 0.0, 1.0)))
+
+    def better(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per pair: shown that the first variant is better, that the second is."""
+        cs, mix = self.cs, self.mixture
+        return (np.where(self.binary, mix.above, cs.excludes_above(0.0)),
+                np.where(self.binary, mix.below, cs.excludes_below(0.0)))
 
     def decided(self) -> np.ndarray:
         cs = self.cs
-        different = cs.excludes_above(0.0) | cs.excludes_below(0.0)
+        first, second = self.better()
+        different = first | second
         if self.margin > 0:
             equivalent = cs.excludes_above(-self.margin) & cs.excludes_below(self.margin)
         else:
@@ -153,9 +169,10 @@ class PairwiseMonitor:
         for n, (task, model, a, b) in enumerate(self.pairs):
             cs = self.cs
             lo, hi, mean = cs.lower[n], cs.upper[n], cs.mean[n]
-            if cs.excludes_above(0.0)[n]:
+            first, second = self.better()
+            if first[n]:
                 verdict = f"{a} better"
-            elif cs.excludes_below(0.0)[n]:
+            elif second[n]:
                 verdict = f"{b} better"
             elif self.margin > 0 and cs.excludes_above(-self.margin)[n] \
                     and cs.excludes_below(self.margin)[n]:

@@ -16,8 +16,10 @@ def stopped_early_sentence(manifest: dict[str, Any]) -> str | None:
     done = info.get("samples") or 0
     saved = f", {100 * (1 - done / planned):.0f}% of the planned samples not sent" \
         if planned else ""
+    spent = info.get("cost_so_far") or 0.0
     cost = (f"; the fixed-size run would have cost about ${info.get('estimated_full_cost', 0):.4g}"
-            f" (${info.get('cost_so_far', 0):.4g} spent)")
+            f" (${spent:.4g} spent)" if spent > 0 else
+            "; no cost was recorded (cached or unpriced answers)")
     return (f"Stopped early after {info.get('items')} of {info.get('items_planned')} items "
             f"({done:,} of {planned:,} samples{saved}): {info.get('reason')}{cost}. The "
             "confidence sequences behind this decision stay valid however often they are looked "

@@ -113,7 +113,8 @@ def test_run_until_decided_stops_early_balanced_and_resumable(
     # the items are a seeded random sample, not the first rows of the file
     assert max(int(i[1:]) for i in items["good"]) > 2 * info["items"]
     report = (project / "reports" / f"{manifest['run_id']}.md").read_text()
-    assert "Stopped early after" in report and "fixed-size run would have cost" in report
+    assert "Stopped early after" in report and "planned samples not sent" in report
+    assert info["cost_so_far"] == 0 and info["estimated_full_cost"] == 0  # no priced calls
     # resumable: --resume completes the run to its full size
     assert main(["run", "--resume", manifest["run_id"], "--quiet"]) == 0
     assert len(load_run(project / "results" / manifest["run_id"])) == 2 * N_ITEMS
@@ -179,3 +180,18 @@ def test_check_sequential_identical_prompts_pass_early(
     out = capsys.readouterr().out
     assert code == 0, out
     assert "every cell is shown to be no more than 10 points worse" in out
+
+
+def test_stopped_early_sentence_states_the_cost_of_the_fixed_size_run() -> None:
+    from harness.report.stopped import stopped_early_sentence
+
+    manifest = {"stopped_early": {
+        "reason": "every comparison was decided after 40 of 200 items", "items": 40,
+        "items_planned": 200, "samples": 80, "samples_planned": 400, "cost_so_far": 0.2,
+        "estimated_full_cost": 1.0}}
+    text = stopped_early_sentence(manifest)
+    assert text is not None
+    assert text.startswith("Stopped early after 40 of 200 items (80 of 400 samples, 80% of "
+                           "the planned samples not sent): every comparison was decided")
+    assert "the fixed-size run would have cost about $1 ($0.2 spent)" in text
+    assert stopped_early_sentence({}) is None

@@ -158,8 +158,7 @@ class PairwiseMonitor:
         if self.items >= self.stream.total:
             return None  # the run is complete anyway: nothing stopped early
         return StopDecision(
-            reason=(f"every comparison was decided after {self.items} of "
-                    f"{self.stream.total} items"),
+            reason="every comparison was decided",
             items=self.items, details=self.describe())
 
     def describe(self) -> list[str]:

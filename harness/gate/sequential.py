@@ -88,11 +88,10 @@ class GateMonitor:
         if self.failing().any():
             names = [" / ".join(self.cells[n]) for n in np.flatnonzero(self.failing())]
             reason = (f"a regression larger than --max-drop ({pts}) is certain for "
-                      f"{', '.join(names)} after {self.items} of {self.stream.total} items")
+                      f"{', '.join(names)}")
             return StopDecision(reason, self.items, "fail", self.describe())
         if self.passing().all():
-            reason = (f"every cell is shown to be no more than {pts} worse than the baseline "
-                      f"after {self.items} of {self.stream.total} items")
+            reason = f"every cell is shown to be no more than {pts} worse than the baseline"
             return StopDecision(reason, self.items, "pass", self.describe())
         return None
 

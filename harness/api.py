@@ -6,7 +6,6 @@ scores (appended to the run folder) -> analysis -> report.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from harness.config import ExperimentConfig, load_experiment
-from harness.errors import ConfigError, RunError
+from harness.errors import ConfigError, ErrorRateExceeded, RunError
 from harness.models.client import Client, LiteLLMClient
 from harness.results import (
     RunWriter,
@@ -278,6 +277,7 @@ def _execute_run(
     prior_cost: float, *, results_dir: Path, reports_dir: str | Path | None, quiet: bool,
     client: Client | None, monitor: Any = None,
 ) -> pd.DataFrame:
+    from harness.aio import run_async
     from harness.progress import Progress
     from harness.runner import execute
 
@@ -294,9 +294,11 @@ def _execute_run(
     if reports_dir is not None:  # import the report's libraries while the model answers
         from harness.report import prefetch_modules as prefetch
     try:
-        outcome = asyncio.run(_execute_and_close(
+        outcome = run_async(_execute_and_close(
             execute(plan, stack, writer, run_id=run_id, skip=skip, progress=progress,
                     on_first_answer=prefetch, monitor=monitor), inner))
+        if outcome.interrupted:  # Ctrl-C: the calls in flight finished and were saved
+            raise KeyboardInterrupt
         if outcome.decision is not None:
             status = "stopped_early"
             manifest["stopped_early"] = _stopped_early(outcome.decision, plan, progress)
@@ -365,8 +367,7 @@ def _check_error_rate(samples: pd.DataFrame, threshold: float, run_dir: Path) ->
     rate = float(samples["error"].notna().mean())
     if rate > threshold:
         first = samples.loc[samples["error"].notna(), "error"].iloc[0]
-        raise RunError(
+        raise ErrorRateExceeded(
             f"{rate:.1%} of samples failed (max_error_rate {threshold:.0%}); results and report "
-            f"are in {run_dir}; first error: {first}"
-        )
+            f"are in {run_dir}; first error: {first}", run_dir)
 

@@ -1,7 +1,9 @@
 """The ``harness`` command: a thin layer over the Python API.
 
 Start-up stays instant: this module imports only the standard library; each command imports
-what it needs when it runs. Errors a user can fix print one line and exit 2 (bad input) or 1.
+what it needs when it runs. Exit codes: 0 success (a passing gate), 1 a regression, 2 bad input
+(one line naming file, line and key), 3 the run did not finish or could not be judged, 4 an
+internal error (one line naming a log file with the traceback), 130 Ctrl-C.
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ def _gate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, help="write the result as JSON here")
     parser.add_argument("--max-items", type=int, default=20,
                         help="flipped items listed per regression (JSON lists all)")
-
+    parser.add_argument("--strict", action="store_true",
+                        help="an inconclusive cell (too few items, too many errors, missing) "
+                             "fails like a regression (exit 1 instead of 3)")
 
 
 def _sequential_options(parser: argparse.ArgumentParser) -> None:
@@ -155,9 +159,13 @@ def _parser() -> argparse.ArgumentParser:
     save.add_argument("--to", type=Path, required=True, help="baseline file to write (commit it)")
     save.add_argument("--max-output-chars", type=int, default=400,
                       help="outputs kept per item are cut to this length (default 400)")
+    save.add_argument("--max-error-rate", type=float,
+                      help="refuse a run with a cell failing more than this share of samples "
+                           "(default: the run's max_error_rate, else 0.1)")
 
-    check = sub.add_parser("check", help="run an experiment; exit 1 on a significant regression "
-                           "against a baseline (0 pass, 2 bad input, 3 the run failed)")
+    check = sub.add_parser("check", help="run an experiment and judge it against a baseline "
+                           "(exit 0 pass, 1 regression, 2 bad input, 3 inconclusive or the run "
+                           "did not finish, 4 internal error)")
     check.add_argument("experiment", type=Path, nargs="?", help="experiment YAML file")
     check.add_argument("--baseline", required=True, help="baseline file (or a run folder)")
     check.add_argument("--run", help="check this existing run instead of running the experiment")
@@ -174,6 +182,11 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("run_a", help="the earlier run (folder or id), or a baseline file")
     compare.add_argument("run_b", help="the later run (folder or id)")
     _gate_options(compare)
+    compare.add_argument("--fail-on-regression", action="store_true",
+                         help="exit as check does (1 regression, 3 inconclusive) instead of 0")
+    compare.add_argument("--max-error-rate", type=float,
+                         help="cells failing more than this share of samples are not judged "
+                              "(default: the run's max_error_rate, else 0.1)")
     cache = sub.add_parser("cache", help="what the response cache holds; delete old answers")
     cache_sub = cache.add_subparsers(dest="action", metavar="ACTION", required=True)
     info = cache_sub.add_parser("info", help="answers per model, size, oldest and newest")
@@ -350,6 +363,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: exit 4 with the traceback in a log, never exit 1
+        from harness.crash import report_crash
+
+        return report_crash(exc, sys.argv[1:])
     finally:
         _restore_trust(trust)
 
@@ -360,18 +377,24 @@ def entry() -> NoReturn:
     Tearing down the modules of LiteLLM, pandas and scipy object by object takes about a
     second at the end of every command (``benchmarks/README.md``), and nothing is left to do
     by then: every file the harness writes is closed before ``main`` returns. The output
-    streams are flushed and ``atexit`` handlers run before the process ends.
+    streams are flushed and ``atexit`` handlers run (for a few seconds at most) before the
+    process ends, whatever happened: :func:`harness.crash.exit_now`.
     """
-    import atexit
-    import contextlib
-    import os
+    from harness.crash import exit_now
 
-    code = main()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing can reach it
-            stream.flush()
-    atexit._run_exitfuncs()
-    os._exit(code)
+    try:
+        code = main()
+    except KeyboardInterrupt:  # a second Ctrl-C outside the command's own handling
+        print("harness: interrupted", file=sys.stderr)
+        code = 130
+    except BaseException as exc:  # SystemExit from argparse, or a bug outside main
+        code = exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else \
+            (0 if isinstance(exc, SystemExit) and exc.code is None else 4)
+        if not isinstance(exc, SystemExit):
+            from harness.crash import report_crash
+
+            code = report_crash(exc, sys.argv[1:])
+    exit_now(code)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""Errors a user can act on.
+"""Errors a user can act on, and the exit codes they map to.
 
 Everything the user can fix (a bad config, a missing file, an unknown template) is raised as a
 :class:`HarnessError`; the CLI prints its message on one line and exits with its ``exit_code``,
-with no traceback. Anything else is a bug in the harness and keeps its traceback.
+with no traceback. Exit codes: 0 success (or a passing gate), 1 a regression, 2 bad input, 3
+the run did not finish or could not be judged, 4 an internal error (a bug: the traceback goes
+to a log file, named on one line), 130 interrupted by Ctrl-C.
 """
 
 from __future__ import annotations
@@ -44,6 +46,28 @@ class ConfigError(HarnessError):
 
 
 class RunError(HarnessError):
-    """A run that cannot go on (budget reached, too many errors); results so far are kept."""
+    """A run that did not finish (budget reached, stopped, too many errors): exit code 3.
 
-    exit_code = 1
+    Results so far are kept and the message says how to resume. Exit code 3 tells CI "the run
+    could not be judged, retry", apart from 1 (a regression) and 2 (bad input).
+    """
+
+    exit_code = 3
+
+
+class ErrorRateExceeded(RunError):
+    """The run finished, but more samples failed than ``max_error_rate``: exit code 3.
+
+    Its results and report are written (``run_dir``); ``harness check`` still judges the cells
+    it can and reports the others as inconclusive.
+    """
+
+    def __init__(self, message: str, run_dir: Path) -> None:
+        super().__init__(message)
+        self.run_dir = run_dir
+
+
+class InternalError(HarnessError):
+    """A bug in the harness (not the user's input): exit code 4, traceback in a log file."""
+
+    exit_code = 4

@@ -8,8 +8,9 @@ Installed with prompt-harness (entry point ``pytest11``), it adds a ``harness_ch
 
 The call runs the experiment (answers come from the response cache when nothing changed),
 compares it with the baseline exactly as ``harness check`` does, and fails the test with the
-same explanation: which task x variant x model regressed, by how much with its CI, the p-value,
-and the items that flipped with their outputs before and after. It returns the
+same explanation: which task x variant x model regressed, by how much with its bounds, the
+p-value, and the items that flipped with their outputs before and after. An inconclusive cell
+(too few items, too many failed calls, missing from the run) fails the test too. It returns the
 :class:`~harness.gate.check.CheckResult` when the check passes. Arguments may also come from a
 marker, ``@pytest.mark.harness_check(experiment, baseline=..., ...)``, and the call's own
 arguments win. ``pytest --harness-update-baseline`` saves each run as its baseline instead (the
@@ -78,6 +79,7 @@ def harness_check(request: pytest.FixtureRequest) -> Callable[..., Any]:
         args = {**defaults, **{k: v for k, v in given.items() if v is not None}}
         extra = {k: v for k, v in args.items() if k not in given}
         overrides = {**extra, **overrides}
+        strict = overrides.pop("strict", False)  # a gate setting, not one of run's
         if not args.get("baseline"):
             raise pytest.UsageError("harness_check needs baseline=<baseline file>")
         if not args.get("experiment") and not args.get("run"):
@@ -85,8 +87,10 @@ def harness_check(request: pytest.FixtureRequest) -> Callable[..., Any]:
         baseline_path = _path(root, args["baseline"])
         out_dir = _path(root, args.get("results_dir") or config.getini("harness_results_dir"))
         try:
-            settings = GateSettings(**{k: args[k] for k in ("alpha", "max_drop", "min_score",
-                                                             "correction") if k in args})
+            settings = GateSettings(strict=bool(strict),
+                                    max_error_rate=overrides.get("max_error_rate"),
+                                    **{k: args[k] for k in ("alpha", "max_drop", "min_score",
+                                                            "correction") if k in args})
             if args.get("run"):
                 samples: Any = _path(root, args["run"])
             else:

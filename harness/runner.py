@@ -30,6 +30,7 @@ class Outcome:
     errors: int = 0
     stopped: str | None = None
     decision: Any = None  # the monitor's StopDecision when it stopped the run (decided)
+    interrupted: bool = False  # stopped by Ctrl-C (exit 130), not by a limit
 
 
 class Monitor(Protocol):
@@ -197,7 +198,7 @@ async def execute(
 
     workers = [asyncio.create_task(worker()) for _ in range(min(experiment.concurrency,
                                                                   len(queue)))]
-    restore_sigterm = _on_sigterm(outcome)
+    restore_signals = _on_signals(outcome, lambda: sum(not w.done() for w in workers))
     try:
         await asyncio.gather(*workers)
     except asyncio.CancelledError:
@@ -212,21 +213,41 @@ async def execute(
         # Let cancelled workers unwind (closing their connections) before the loop closes.
         await asyncio.gather(*workers, return_exceptions=True)
         writer.flush()
-        restore_sigterm()
+        restore_signals()
     return outcome
 
 
-def _on_sigterm(outcome: Outcome) -> Callable[[], None]:
-    """Treat SIGTERM (a CI job cancelled, a container stopped) as a clean stop: calls in flight
-    finish and are saved, no new ones start, and the run is left resumable. Returns the undo."""
+def _on_signals(outcome: Outcome, in_flight: Callable[[], int]) -> Callable[[], None]:
+    """Treat SIGTERM (a CI job cancelled, a container stopped) and a first Ctrl-C as a clean
+    stop: calls in flight (already paid for) finish and are saved, no new ones start, and the
+    run is left resumable. A second Ctrl-C stops at once; every answer that has arrived is
+    still written. Returns the undo."""
     loop = asyncio.get_running_loop()
 
     def stop() -> None:
         if outcome.stopped is None:
             outcome.stopped = "terminated by SIGTERM"
 
+    def interrupt() -> None:
+        if outcome.interrupted:
+            raise KeyboardInterrupt
+        outcome.interrupted = True
+        outcome.stopped = outcome.stopped or "interrupted"
+        waiting = in_flight()
+        if waiting:
+            import sys
+
+            print(f"\nharness: stopping: saving the {waiting} call(s) in flight (already paid "
+                  "for); press Ctrl-C again to stop at once", file=sys.stderr, flush=True)
+
     try:
         loop.add_signal_handler(signal.SIGTERM, stop)
+        loop.add_signal_handler(signal.SIGINT, interrupt)
     except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
         return lambda: None
-    return lambda: loop.remove_signal_handler(signal.SIGTERM)
+
+    def undo() -> None:
+        loop.remove_signal_handler(signal.SIGTERM)
+        loop.remove_signal_handler(signal.SIGINT)
+
+    return undo

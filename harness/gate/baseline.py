@@ -36,6 +36,24 @@ class GateInputError(HarnessError):
     exit_code = 2
 
 
+class GateRunError(HarnessError):
+    """The run did not finish, or too much of it failed, to be judged or kept: exit code 3."""
+
+    exit_code = 3
+
+
+def require_finished(manifest: dict[str, Any], run_dir: str | Path | None = None) -> None:
+    """Refuse a run that stopped, was interrupted or is still running: it cannot be judged."""
+    status = manifest.get("status")
+    if status in (None, "complete"):
+        return
+    run_id = manifest.get("run_id", "?")
+    source = manifest.get("experiment_file") or "<experiment.yaml>"
+    where = f" ({run_dir})" if run_dir else ""
+    raise GateRunError(f"run {run_id}{where} did not finish (status: {status}); finish it with "
+                       f"'harness run {source} --resume {run_id}', then try again")
+
+
 def truncate(text: str | None, limit: int) -> str | None:
     """Keep baselines small: long outputs are cut, with a visible marker."""
     if text is None or limit <= 0 or len(text) <= limit:
@@ -78,12 +96,18 @@ class Baseline:
 
     @classmethod
     def from_run(cls, samples: pd.DataFrame, *, max_output_chars: int = DEFAULT_OUTPUT_CHARS,
-                 source: str = "") -> Baseline:
-        """Build a baseline from a run's samples (``harness.results.load_run``)."""
+                 source: str = "", max_error_rate: float | None = None) -> Baseline:
+        """Build a baseline from a run's samples (``harness.results.load_run``).
+
+        A run that did not finish, or with a cell whose share of failed samples is above
+        ``max_error_rate`` (default: the run's own, else 10%), is refused (exit 3): its cells
+        could never be judged against.
+        """
         from harness.results import versions
         from harness.stats.samples import resolve_metric
 
         manifest = samples.attrs.get("manifest") or {}
+        require_finished(manifest, samples.attrs.get("run_dir") or source or None)
         if samples.empty:
             raise GateInputError(f"run {manifest.get('run_id', '?')} has no finished samples")
         metrics: dict[str, dict[str, str]] = {}
@@ -94,6 +118,7 @@ class Baseline:
                 continue
             metrics[task] = {"name": info.name, "kind": info.kind}
             rows = samples[samples["task"].astype(str) == task]
+            _refuse_errors(rows, info.column, manifest, max_error_rate)
             rows = rows.sort_values(["variant", "model", "item_id", "epoch"], kind="stable")
             for (variant, model, item_id), group in rows.groupby(
                     ["variant", "model", "item_id"], sort=False):
@@ -125,13 +150,13 @@ class Baseline:
         return any("fp" in e for items in self.cells.values() for e in items.values())
 
     @classmethod
-    def load(cls, path: str | Path) -> Baseline:
+    def load(cls, path: str | Path, *, max_error_rate: float | None = None) -> Baseline:
         """Read a baseline file; a run folder (or run id) works too, as an ad-hoc baseline."""
         path = Path(path)
         if path.is_dir() or (not path.exists() and not path.suffix):
             from harness.results import load_run
 
-            return cls.from_run(load_run(path), source=str(path))
+            return cls.from_run(load_run(path), source=str(path), max_error_rate=max_error_rate)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -238,6 +263,25 @@ class Baseline:
         return entry.get("output") if entry.get("output") is not None else entry.get("error")
 
 
+def _refuse_errors(rows: pd.DataFrame, column: str, manifest: dict[str, Any],
+                   limit: float | None) -> None:
+    from harness.gate.decide import not_scored
+
+    if limit is None:
+        configured = (manifest.get("config") or {}).get("max_error_rate")
+        limit = float(configured) if configured is not None else 0.1
+    bad = not_scored(rows, column)
+    rates = bad.groupby([rows["variant"].astype(str), rows["model"].astype(str)]).mean()
+    worst = rates[rates > limit]
+    if len(worst):
+        (variant, model), rate = next(iter(worst.items()))
+        raise GateRunError(
+            f"run {manifest.get('run_id', '?')}: {100 * rate:.0f}% of the samples of "
+            f"{rows['task'].iloc[0]} / {variant} / {model} failed (above max_error_rate "
+            f"{100 * limit:g}%); a baseline must be scored: fix the errors and run again, or "
+            "pass --max-error-rate to accept it")
+
+
 def _entry(group: pd.DataFrame, column: str, max_output_chars: int) -> dict[str, Any]:
     """One item of one cell: its score per epoch, one output, its cluster and any error."""
     errors = [_text(e) for e in group["error"]] if "error" in group else [None] * len(group)
@@ -278,10 +322,11 @@ def _hoist_parts(items: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def save_baseline(run: str | Path, to: str | Path, *,
-                  max_output_chars: int = DEFAULT_OUTPUT_CHARS) -> Path:
+                  max_output_chars: int = DEFAULT_OUTPUT_CHARS,
+                  max_error_rate: float | None = None) -> Path:
     """``harness baseline save``: a run folder (or id) to a baseline file."""
     from harness.results import load_run
 
     samples = load_run(run)
-    return Baseline.from_run(samples, max_output_chars=max_output_chars,
-                             source=str(run)).save(to)
+    return Baseline.from_run(samples, max_output_chars=max_output_chars, source=str(run),
+                             max_error_rate=max_error_rate).save(to)

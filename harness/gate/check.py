@@ -1,12 +1,11 @@
-"""The gate: compare a run with a baseline, item by item, and decide pass or fail.
+"""The gate: compare a run with a baseline, item by item, and give every cell a verdict.
 
-For each task x variant x model both sides have, the items both scored are paired by the
-statistics package (:func:`harness.analysis.compare_runs`: McNemar's exact test for pass/fail
-items, a paired test for graded ones, clustered when items share clusters); the
-p-values of all cells are then corrected together (Holm by default), because a gate that tests
-twenty cells at 5% each would cry wolf on most pull requests. A cell fails when its score fell
-significantly *and* by more than ``max_drop``, or when its score is under ``min_score``. Every
-failure carries the items that went from right to wrong, with the outputs before and after.
+For each task x variant x model of the baseline, the items both sides scored are paired and
+tested one-sidedly against the margin (``max_drop``); :mod:`harness.gate.decide` turns the
+p-values into ``fail``, ``pass`` or ``inconclusive``. The fail p-values of all tested cells are
+corrected together (Holm by default), because a gate that tests twenty cells at 5% each would
+cry wolf on most pull requests. Every failure carries the items that went from right to wrong,
+with the outputs before and after.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
     from harness.models.client import Client
 
 NAN = float("nan")
+INCONCLUSIVE = 3  # the exit code of a run that could not be judged
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,9 @@ class GateSettings:
     max_drop: float = 0.02
     min_score: float | None = None
     correction: str = "holm"
+    strict: bool = False  # inconclusive cells fail the gate
+    max_error_rate: float | None = None  # a cell failing more than this is not judged;
+    # None: the run's own max_error_rate (default 0.1)
 
     def __post_init__(self) -> None:
         from harness.stats.multiple import normalise_correction
@@ -48,6 +51,9 @@ class GateSettings:
         if self.min_score is not None and not 0.0 <= self.min_score <= 1.0:
             raise GateInputError(f"--min-score is a score between 0 and 1 (0.7 means 70%); "
                                  f"got {self.min_score}")
+        if self.max_error_rate is not None and not 0.0 <= self.max_error_rate <= 1.0:
+            raise GateInputError(f"--max-error-rate is a fraction (0.1 means 10%); got "
+                                 f"{self.max_error_rate}")
         try:
             object.__setattr__(self, "correction", normalise_correction(self.correction))
         except ValueError as exc:
@@ -79,9 +85,12 @@ class CellResult:
     model: str
     metric: str
     kind: str
-    status: str = "pass"  # pass | fail | new | missing | unpaired
+    status: str = "inconclusive"  # pass | fail | inconclusive | new (not in the baseline)
     n_baseline: int = 0
     n_current: int = 0
+    n_samples: int = 0  # this run's samples of the cell, errors included
+    n_errors: int = 0  # ... of which not scored (failed call, scoring error, no score)
+    first_error: str = ""
     n_pairs: int = 0
     mean_baseline: float = NAN
     mean_current: float = NAN
@@ -89,10 +98,10 @@ class CellResult:
     diff: float = NAN
     ci_low: float = NAN
     ci_high: float = NAN
-    p_value: float = NAN
-    p_adjusted: float = NAN
+    p_value: float = NAN  # one-sided p of "worse than the margin" (the fail test)
+    p_adjusted: float = NAN  # ... corrected over the tested cells
+    p_pass: float = NAN  # one-sided p of "within the margin" (the pass test)
     test: str = ""
-    mde: float = NAN
     regression: bool = False
     below_floor: bool = False
     improved: bool = False
@@ -108,6 +117,10 @@ class CellResult:
     @property
     def failed(self) -> bool:
         return self.status == "fail"
+
+    @property
+    def error_rate(self) -> float:
+        return self.n_errors / self.n_samples if self.n_samples else 0.0
 
 
 @dataclass
@@ -125,13 +138,29 @@ class CheckResult:
     def failures(self) -> list[CellResult]:
         return [c for c in self.cells if c.failed]
 
+    fail_on_regression: bool = True  # compare: only with --fail-on-regression
+
+    @property
+    def inconclusive(self) -> list[CellResult]:
+        return [c for c in self.cells if c.status == "inconclusive"]
+
+    @property
+    def outcome(self) -> str:
+        """``fail`` if any cell failed, else ``inconclusive`` if any is, else ``pass``."""
+        if self.failures or (self.settings.strict and self.inconclusive):
+            return "fail"
+        return "inconclusive" if self.inconclusive else "pass"
+
     @property
     def passed(self) -> bool:
-        return not self.failures
+        return self.outcome == "pass"
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.passed or self.mode == "compare" else 1
+        """0 pass, 1 regression (or inconclusive with --strict), 3 inconclusive."""
+        if self.mode == "compare" and not self.fail_on_regression:
+            return 0
+        return {"pass": 0, "fail": 1, "inconclusive": INCONCLUSIVE}[self.outcome]
 
     @property
     def n_compared(self) -> int:
@@ -145,17 +174,9 @@ def _cell_items(table: pd.DataFrame | None, variant: str, model: str) -> pd.Data
     return part.drop_duplicates("item_id").set_index("item_id") if len(part) else None
 
 
-def _fill(cell: CellResult, rec: Any, now: pd.DataFrame, before: pd.DataFrame,
-          outputs: pd.DataFrame, baseline: Baseline) -> None:
-    """Copy the statistics' row into the cell, and list the items whose score fell."""
-    cell.n_pairs = int(rec["n_pairs"])
-    for name, key in (("mean_current", "mean_a"), ("mean_baseline", "mean_b"), ("diff", "diff"),
-                      ("ci_low", "ci_low"), ("ci_high", "ci_high"), ("p_value", "p_value"),
-                      ("mde", "mde")):
-        setattr(cell, name, float(rec[key]))
-    cell.test = str(rec["test"])
-    if isinstance(rec["note"], str) and rec["note"]:
-        cell.notes.append(rec["note"])
+def _flips(cell: CellResult, now: pd.DataFrame, before: pd.DataFrame,
+           outputs: pd.DataFrame, baseline: Baseline) -> None:
+    """List the items whose score fell, with the outputs before and after."""
     key3 = (cell.task, cell.variant, cell.model)
     pairs = now[["score"]].join(before[["score"]].rename(columns={"score": "before"}),
                                 how="inner")
@@ -175,124 +196,109 @@ def _fill(cell: CellResult, rec: Any, now: pd.DataFrame, before: pd.DataFrame,
     cell.worse.sort(key=lambda f: (f.after - f.before, f.item_id))
 
 
-def _decide(cell: CellResult, settings: GateSettings) -> None:
-    pts = 100 * settings.max_drop
-    if math.isfinite(cell.p_adjusted) and cell.p_adjusted < settings.alpha and cell.diff < 0:
-        if -cell.diff > settings.max_drop + 1e-12:
-            cell.regression = True
-            cell.reasons.append(
-                f"score fell {100 * -cell.diff:.1f} points ({100 * cell.mean_baseline:.1f}% → "
-                f"{100 * cell.mean_current:.1f}%), significant (p = {cell.p_adjusted:.3g}) and "
-                f"more than --max-drop {pts:g} points")
-        else:
-            cell.notes.append(f"a significant but small drop ({100 * -cell.diff:.1f} points, "
-                              f"within --max-drop {pts:g})")
-    elif cell.diff < -settings.max_drop and math.isfinite(cell.p_adjusted):
-        cell.notes.append(
-            f"fell {100 * -cell.diff:.1f} points but not significantly (p = "
-            f"{cell.p_adjusted:.3g}): could be noise; with {cell.n_pairs} items the smallest "
-            f"change this check reliably detects is about {100 * cell.mde:.1f} points")
-    if math.isfinite(cell.p_adjusted) and cell.p_adjusted < settings.alpha and cell.diff > 0:
-        cell.improved = True
-    if settings.min_score is not None and math.isfinite(cell.score_current) \
-            and cell.score_current < settings.min_score:
-        cell.below_floor = True
-        cell.reasons.append(f"score {100 * cell.score_current:.1f}% is below --min-score "
-                            f"{100 * settings.min_score:g}%")
-    if cell.regression or cell.below_floor:
-        cell.status = "fail"
-    elif cell.status == "pass" and cell.n_pairs == 0:
-        cell.status = "unpaired"
-        cell.notes.append("no item was scored on both sides: not compared")
+def _task_cells(task: str, baseline: Baseline, before_all: pd.DataFrame, samples: pd.DataFrame,
+                outputs: pd.DataFrame, settings: GateSettings) -> list[CellResult]:
+    """The cells of one task: the baseline's (gated) and the run's new ones (reported only)."""
+    import numpy as np
+
+    from harness.gate.decide import count_errors, paired_arrays, test_cell
+    from harness.stats.samples import item_table
+
+    info = baseline.metrics.get(task)
+    now_rows = samples[samples["task"].astype(str) == task]
+    now = before = None
+    if info is None:  # a task the baseline lacks: its own primary metric, nothing to pair
+        table = item_table(now_rows)
+        now, metric, kind = table.items, table.metrics[task].name, table.metrics[task].kind
+    else:
+        metric, kind = info["name"], info["kind"]
+        before = item_table(before_all[before_all["task"] == task], metric=metric).items
+        if not now_rows.empty:
+            if f"score_{metric}" not in now_rows.columns:
+                raise GateInputError(
+                    f"task {task}: the baseline scores metric '{metric}', which this run "
+                    "does not have; save a new baseline")
+            now = item_table(now_rows, metric=metric).items
+    keys: dict[tuple[str, str], None] = {}
+    for table_ in (before, now):
+        if table_ is not None:
+            keys.update(dict.fromkeys(zip(table_["variant"], table_["model"], strict=True)))
+    cells = []
+    for variant, model in keys:
+        cell = CellResult(task, variant, model, metric, kind)
+        a, b = _cell_items(now, variant, model), _cell_items(before, variant, model)
+        rows = now_rows[(now_rows["variant"].astype(str) == variant)
+                        & (now_rows["model"].astype(str) == model)]
+        count_errors(cell, rows, f"score_{metric}")
+        if a is not None:
+            cell.n_current = len(a)
+            cell.score_current = float(np.nanmean(a["score"])) if a["score"].notna().any() \
+                else NAN
+        if b is not None:
+            cell.n_baseline = len(b)
+        if b is None:
+            cell.status = "new"
+            cell.notes.append("not in the baseline: nothing to compare with")
+        elif a is not None:
+            test_cell(cell, *paired_arrays(a, b), settings)
+            _flips(cell, a, b, outputs, baseline)
+            only_before = len(set(b.index) - set(a.index))
+            only_now = len(set(a.index) - set(b.index))
+            if only_before or only_now:
+                cell.notes.append(f"{only_before} baseline item(s) not in this run and "
+                                  f"{only_now} new item(s); only shared items are compared")
+        cells.append(cell)
+    return cells
 
 
 def compare_samples(baseline: Baseline, samples: pd.DataFrame,
                     settings: GateSettings) -> list[CellResult]:
-    """Every cell of the baseline and the run, compared and decided.
+    """Every cell of the baseline and the run, tested and judged.
 
-    The numbers come from :func:`harness.analysis.compare_runs`, the report's own paired
-    comparison, run per task (each task keeps the metric its baseline was saved with); the
-    p-values of all cells are then corrected together, because the gate is one decision.
+    The fail p-values of all tested cells are corrected together, because the gate is one
+    decision. A baseline that shares no cell or no item with the run is refused (exit 2):
+    it belongs to another experiment or another dataset.
     """
-    import numpy as np
-
-    from harness.analysis import compare_runs
+    from harness.gate.decide import judge
     from harness.report.disagreements import first_outputs
     from harness.stats.multiple import adjust_pvalues
-    from harness.stats.samples import item_table
 
     if samples.empty:
         raise GateInputError("the run has no finished samples to check")
     before_all = baseline.samples_frame()
     outputs = first_outputs(samples)
     cells: list[CellResult] = []
-    tasks = sorted(set(baseline.metrics) | set(samples["task"].astype(str)))
-    for task in tasks:
-        info = baseline.metrics.get(task)
-        now_rows = samples[samples["task"].astype(str) == task]
-        now = before = None
-        stats: dict[tuple[str, str], Any] = {}
-        if info is None:  # a task the baseline lacks: its own primary metric, nothing to pair
-            table = item_table(now_rows)
-            now, metric, kind = table.items, table.metrics[task].name, table.metrics[task].kind
-        else:
-            metric, kind = info["name"], info["kind"]
-            before_rows = before_all[before_all["task"] == task]
-            before = item_table(before_rows, metric=metric).items
-            if not now_rows.empty:
-                if f"score_{metric}" not in now_rows.columns:
-                    raise GateInputError(
-                        f"task {task}: the baseline scores metric '{metric}', which this run "
-                        "does not have; save a new baseline")
-                now = item_table(now_rows, metric=metric).items
-                rows = compare_runs(before_rows, now_rows, labels=("baseline", "current"),
-                                    metric=metric, correction="none", n_boot=0,
-                                    alpha=settings.alpha)
-                stats = {(str(r["variant"]), str(r["model"])): r for _, r in rows.iterrows()}
-        keys: dict[tuple[str, str], None] = {}
-        for table_ in (before, now):
-            if table_ is not None:
-                keys.update(dict.fromkeys(zip(table_["variant"], table_["model"], strict=True)))
-        for variant, model in keys:
-            cell = CellResult(task, variant, model, metric, kind)
-            a, b = _cell_items(now, variant, model), _cell_items(before, variant, model)
-            if a is not None:
-                cell.n_current = len(a)
-                cell.score_current = float(np.nanmean(a["score"])) if a["score"].notna().any() \
-                    else NAN
-            if b is not None:
-                cell.n_baseline = len(b)
-            if a is None:
-                cell.status = "missing"
-                cell.notes.append("in the baseline but not in this run")
-            elif b is None:
-                cell.status = "new"
-                cell.notes.append("not in the baseline: nothing to compare with")
-            else:
-                _fill(cell, stats[(variant, model)], a, b, outputs, baseline)
-                only_before = len(set(b.index) - set(a.index))
-                only_now = len(set(a.index) - set(b.index))
-                if only_before or only_now:
-                    cell.notes.append(f"{only_before} baseline item(s) not in this run and "
-                                      f"{only_now} new item(s); only shared items are compared")
-            cells.append(cell)
-    compared = [c for c in cells if c.status == "pass"]
-    if not compared:
+    for task in sorted(set(baseline.metrics) | set(samples["task"].astype(str))):
+        cells += _task_cells(task, baseline, before_all, samples, outputs, settings)
+    gated = [c for c in cells if c.status != "new"]
+    present = [c for c in gated if c.n_current]
+    if not present:
         raise GateInputError(
             "no task x variant x model of this run is in the baseline "
-            f"(baseline: {_names(c for c in cells if c.status == 'missing')}; "
-            f"run: {_names(c for c in cells if c.status == 'new')}); "
-            "check that the baseline belongs to this experiment")
-    if sum(c.n_pairs for c in compared) == 0:
+            f"(baseline: {_names(gated)}; run: {_names(c for c in cells if c.status == 'new')});"
+            " check that the baseline belongs to this experiment")
+    if not _share_items(baseline, samples, present):
         raise GateInputError(
-            "the run and the baseline share no scored items, so there is nothing to pair "
+            "the run and the baseline share no items, so there is nothing to pair "
             f"(e.g. baseline items {_items(baseline)}); check that the baseline was saved from "
             "this experiment's data")
     adjusted = adjust_pvalues([c.p_value for c in cells], settings.correction)
     for cell, p in zip(cells, adjusted, strict=True):
         cell.p_adjusted = float(p)
-        _decide(cell, settings)
+        judge(cell, settings)
     return cells
+
+
+def _share_items(baseline: Baseline, samples: pd.DataFrame, cells: list[CellResult]) -> bool:
+    """Whether any gated cell has an item id on both sides (scored or not)."""
+    for cell in cells:
+        rows = samples[(samples["task"].astype(str) == cell.task)
+                       & (samples["variant"].astype(str) == cell.variant)
+                       & (samples["model"].astype(str) == cell.model)]
+        if set(rows["item_id"].astype(str)) & set(baseline.cells.get(
+                (cell.task, cell.variant, cell.model), {})):
+            return True
+    return False
 
 
 def _names(cells: Any) -> str:
@@ -337,12 +343,19 @@ def describe_changes(baseline: Baseline, manifest: dict[str, Any]) -> list[str]:
 def check_run(run: str | Path | pd.DataFrame, baseline: Baseline | str | Path,
               settings: GateSettings | None = None, *, mode: str = "check") -> CheckResult:
     """Compare an existing run (folder, id or loaded samples) with a baseline."""
+    from dataclasses import replace
+
+    from harness.gate.baseline import require_finished
     from harness.results import load_run
 
     settings = settings or GateSettings()
     base = baseline if isinstance(baseline, Baseline) else Baseline.load(baseline)
     samples = load_run(run) if not hasattr(run, "attrs") else run
     manifest = samples.attrs.get("manifest") or {}
+    require_finished(manifest, samples.attrs.get("run_dir"))
+    if settings.max_error_rate is None:
+        limit = (manifest.get("config") or {}).get("max_error_rate")
+        settings = replace(settings, max_error_rate=float(limit) if limit is not None else 0.1)
     cells = compare_samples(base, samples, settings)
     return CheckResult(
         settings=settings, cells=cells, mode=mode,
@@ -372,7 +385,11 @@ def check_experiment(experiment: str | Path, baseline: Baseline | str | Path,
     return check_run(samples, base, settings)
 
 
-def compare_runs(before: str | Path, after: str | Path,
-                 settings: GateSettings | None = None) -> CheckResult:
-    """``harness compare A B``: the gate's analysis of B against A, both ways, no verdict."""
-    return check_run(after, Baseline.load(before), settings, mode="compare")
+def compare_runs(before: str | Path, after: str | Path, settings: GateSettings | None = None,
+                 *, fail_on_regression: bool = False) -> CheckResult:
+    """``harness compare A B``: the gate's analysis of B against A; exit 0 unless asked."""
+    limit = settings.max_error_rate if settings is not None else None
+    result = check_run(after, Baseline.load(before, max_error_rate=limit), settings,
+                       mode="compare")
+    result.fail_on_regression = fail_on_regression
+    return result

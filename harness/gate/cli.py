@@ -1,9 +1,10 @@
 """Handlers of ``harness baseline save``, ``harness check`` and ``harness compare``.
 
 ``harness.cli`` defines the options (standard library only, so ``harness --help`` stays instant)
-and imports this module only when one of these commands runs. Exit codes: 0 pass, 1 regression,
-2 bad input (a missing or foreign baseline, no shared items, bad options), 3 the run could not
-finish (too many failed calls, budget spent), so nothing was judged: CI can retry that one
+and imports this module only when one of these commands runs. Exit codes: 0 pass, 1 regression
+(or an inconclusive cell with ``--strict``), 2 bad input (a missing or foreign baseline, no
+shared items, bad options), 3 the run did not finish or a cell could not be judged
+(inconclusive: too few items, too many errors, a missing cell): CI can retry or add items
 instead of blaming the prompt.
 """
 
@@ -25,7 +26,8 @@ def _settings(args: argparse.Namespace) -> GateSettings:
     from harness.gate.check import GateSettings
 
     return GateSettings(alpha=args.alpha, max_drop=args.max_drop, min_score=args.min_score,
-                        correction=args.correction)
+                        correction=args.correction, strict=args.strict,
+                        max_error_rate=getattr(args, "max_error_rate", None))
 
 
 def _write(path: Path | None, text: str) -> None:
@@ -59,14 +61,12 @@ def emit(result: CheckResult, args: argparse.Namespace) -> int:
 def cmd_baseline(args: argparse.Namespace) -> int:
     from harness.gate.baseline import save_baseline
 
-    path = save_baseline(args.run, args.to, max_output_chars=args.max_output_chars)
+    path = save_baseline(args.run, args.to, max_output_chars=args.max_output_chars,
+                         max_error_rate=args.max_error_rate)
     size = path.stat().st_size
     print(f"baseline saved: {path} ({size / 1024:.1f} KiB); commit it, then gate changes with:\n"
           f"  harness check <experiment.yaml> --baseline {path}")
     return 0
-
-
-RUN_FAILED = 3
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -89,7 +89,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise GateInputError("give an experiment file to run, or --run results/<run-id> "
                                  "to check an existing run")
         from harness.api import run
-        from harness.errors import RunError
+        from harness.cli import run_overrides
+        from harness.errors import ErrorRateExceeded, RunError
 
         monitor = None
         if getattr(args, "sequential", False):
@@ -97,16 +98,21 @@ def cmd_check(args: argparse.Namespace) -> int:
 
             monitor = monitor_factory(baseline, settings.alpha, settings.max_drop)
         try:
-            from harness.cli import run_overrides
-
             samples = run(args.experiment, results_dir=args.results_dir, reports_dir=None,
                           quiet=args.quiet, monitor=monitor, **run_overrides(args))
+        except ErrorRateExceeded as exc:
+            # The run finished with many failed calls: judge what can be judged; the cells
+            # with too many errors come out inconclusive (never a pass).
+            print(f"harness: warning: {exc}", file=sys.stderr)
+            from harness.results import load_run
+
+            samples = load_run(exc.run_dir)
         except RunError as exc:
             if exc.exit_code == 130:  # Ctrl-C keeps its own status
                 raise
             print(f"harness: error: nothing was checked, the run did not finish: {exc}",
                   file=sys.stderr)
-            return RUN_FAILED
+            return exc.exit_code
         if not args.no_report:
             from harness.report import write_report
 
@@ -130,7 +136,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from harness.stats.errors import StatsError
 
     try:
-        return emit(compare_runs(args.run_a, args.run_b, _settings(args)), args)
+        return emit(compare_runs(args.run_a, args.run_b, _settings(args),
+                                 fail_on_regression=args.fail_on_regression), args)
     except StatsError as exc:
         raise GateInputError(str(exc)) from None
 

@@ -56,45 +56,61 @@ def verdict(cell: CellResult) -> str:
         return "REGRESSION"
     if cell.below_floor:
         return "BELOW FLOOR"
-    if cell.status in ("new", "missing"):
-        return cell.status
-    if cell.status == "unpaired":
-        return "not compared"
-    return "improved" if cell.improved else "ok"
+    if cell.status == "new":
+        return "new"
+    if cell.status == "inconclusive":
+        return "INCONCLUSIVE"
+    return "pass, improved" if cell.improved else "pass"
 
 
 def headline(result: CheckResult) -> str:
-    n, failed = result.n_compared, len(result.failures)
+    gated = [c for c in result.cells if c.status != "new"]
+    failed, unsure = len(result.failures), len(result.inconclusive)
+    passed = sum(c.status == "pass" for c in gated)
+    counts = (f"{failed} failed, {unsure} inconclusive, {passed} passed of {len(gated)} "
+              "cell(s)")
     if result.mode == "compare":
-        worse = sum(c.regression for c in result.cells)
-        better = sum(c.improved for c in result.cells)
-        return (f"{worse} significant drop(s) beyond --max-drop and {better} significant "
-                f"improvement(s) in {n} comparison(s)")
-    if failed:
-        return f"FAILED: {failed} of {len(result.cells)} cell(s) failed ({n} compared)"
-    return f"passed: no significant drop beyond --max-drop in {n} comparison(s)"
+        return f"{counts} (compare: exit {result.exit_code})"
+    if result.outcome == "fail":
+        strict = " (--strict: inconclusive fails)" if not failed else ""
+        return f"FAILED: {counts}{strict}"
+    if result.outcome == "inconclusive":
+        return f"INCONCLUSIVE: {counts}; not judged, retry or add items"
+    return f"passed: {counts}"
 
 
 def rule(result: CheckResult) -> str:
     s = result.settings
-    text = (f"a cell fails when its score drops significantly (alpha {s.alpha:g}, two-sided "
-            f"paired tests, {corrected(s.correction)} over {result.n_compared}"
-            f" comparison(s)) by more than {100 * s.max_drop:g} points")
+    pts = f"{100 * s.max_drop:g} points"
+    text = (f"a cell fails when its score is significantly more than {pts} below the baseline "
+            f"(one-sided, alpha {s.alpha:g}, {corrected(s.correction)} over {result.n_compared}"
+            f" tested cell(s)), passes when it is significantly less than {pts} below it "
+            f"(one-sided lower bound above -{pts}), and is inconclusive otherwise or when more "
+            f"than {100 * (s.max_error_rate or 0):g}% of its samples failed")
     if s.min_score is not None:
-        text += f", or scores below {100 * s.min_score:g}%"
+        text += f"; it also fails below {100 * s.min_score:g}%"
+    if s.strict:
+        text += "; --strict: inconclusive fails"
     return text
+
+
+def _errors(cell: CellResult) -> str:
+    return f"{cell.n_errors}/{cell.n_samples}" if cell.n_samples else "–"
 
 
 def _rows(result: CheckResult) -> list[list[str]]:
     return [[c.task, c.variant, c.model, pct(c.mean_baseline),
              pct(c.mean_current if c.n_pairs else c.score_current),
-             change_text(c), _p(c.p_adjusted), str(c.n_pairs), verdict(c)] for c in result.cells]
+             change_text(c), _p(c.p_adjusted), _p(c.p_pass), str(c.n_pairs), _errors(c),
+             verdict(c)] for c in result.cells]
 
 
 def _headers(result: CheckResult) -> list[str]:
     ci = result.settings.confidence
-    return ["task", "variant", "model", "before %", "after %", f"change pts [{ci} CI]",
-            f"p ({corrected(result.settings.correction)})", "paired items", "result"]
+    return ["task", "variant", "model", "before %", "after %",
+            f"change pts [one-sided {ci} bounds]",
+            f"p worse ({corrected(result.settings.correction)})", "p within", "paired items",
+            "errors", "result"]
 
 
 def detail_lines(cell: CellResult, result: CheckResult) -> list[str]:
@@ -102,12 +118,17 @@ def detail_lines(cell: CellResult, result: CheckResult) -> list[str]:
     s = result.settings
     what = "right to wrong" if cell.kind == "binary" else "a lower score"
     lines = list(cell.reasons)
-    if math.isfinite(cell.diff):
-        lines.append(f"change {_pts(cell.diff)} points, {s.confidence} CI "
+    if math.isfinite(cell.p_value):
+        lines.append(f"change {_pts(cell.diff)} points, one-sided {s.confidence} bounds "
                      f"[{_pts(cell.ci_low)}, {_pts(cell.ci_high)}], {cell.test}, "
-                     f"{_p_is(cell.p_value)} ({_p_is(cell.p_adjusted)} "
-                     f"{corrected(s.correction)}), {cell.n_pairs} paired items")
+                     f"worse than -{100 * s.max_drop:g} points: {_p_is(cell.p_value)} "
+                     f"({_p_is(cell.p_adjusted)} {corrected(s.correction)}), "
+                     f"{cell.n_pairs} paired items")
+    if cell.n_pairs:
         lines.append(f"{len(cell.worse)} item(s) went from {what}, {cell.n_better} the other way")
+    if cell.n_errors:
+        lines.append(f"{cell.n_errors} of {cell.n_samples} samples failed "
+                     f"({100 * cell.error_rate:.0f}%)")
     return lines
 
 
@@ -124,7 +145,7 @@ def render_text(result: CheckResult, *, max_items: int = SHOWN_ITEMS) -> str:
         out += ["changed since the baseline:", *[f"  - {c}" for c in result.changes], ""]
     out += [text_table(_headers(result), _rows(result)), ""]
     for cell in result.cells:
-        if not (cell.failed or cell.regression):
+        if cell.status not in ("fail", "inconclusive"):
             continue
         out.append(f"{verdict(cell)}  {cell.name}")
         out += [f"  {line}" for line in detail_lines(cell, result)]
@@ -155,7 +176,7 @@ def _flip_table(cell: CellResult, max_items: int) -> str:
 
 def render_markdown(result: CheckResult, *, max_items: int = SHOWN_ITEMS) -> str:
     """GitHub-flavoured markdown for ``$GITHUB_STEP_SUMMARY`` or a pull-request comment."""
-    mark = "✅" if result.passed else "❌"
+    mark = {"pass": "✅", "fail": "❌", "inconclusive": "⚠️"}[result.outcome]
     title = "Prompt comparison" if result.mode == "compare" else "Prompt regression check"
     if result.mode == "compare":
         mark = "📊"
@@ -167,11 +188,12 @@ def render_markdown(result: CheckResult, *, max_items: int = SHOWN_ITEMS) -> str
                 *[f"- {c}" for c in result.changes], ""]
     rows = [[md_inline(c, 80) if i < 3 else c for i, c in enumerate(row)]
             for row in _rows(result)]
-    out += [markdown_table(_headers(result), rows, "lllrrrrrl"), ""]
+    out += [markdown_table(_headers(result), rows, "lllrrrrrrrl"), ""]
     for cell in result.cells:
-        if not (cell.failed or cell.regression):
+        if cell.status not in ("fail", "inconclusive"):
             continue
-        out += [f"### ❌ {md_inline(cell.name, 200)}: {verdict(cell)}", ""]
+        icon = "❌" if cell.failed else "⚠️"
+        out += [f"### {icon} {md_inline(cell.name, 200)}: {verdict(cell)}", ""]
         out += [f"- {md_inline(line, 400)}" for line in detail_lines(cell, result)]
         out.append("")
         if cell.worse:
@@ -210,17 +232,20 @@ def to_dict(result: CheckResult) -> dict[str, Any]:
         data = {k: getattr(c, k) for k in (
             "task", "variant", "model", "metric", "kind", "status", "n_baseline", "n_current",
             "n_pairs", "mean_baseline", "mean_current", "score_current", "diff", "ci_low",
-            "ci_high", "p_value", "p_adjusted", "test", "mde", "regression", "below_floor",
-            "improved", "reasons", "notes", "n_better")}
+            "ci_high", "p_value", "p_adjusted", "p_pass", "test", "regression", "below_floor",
+            "improved", "reasons", "notes", "n_better", "n_samples", "n_errors",
+            "first_error")}
+        data["error_rate"] = c.error_rate
         data["result"] = verdict(c)
         data["worse"] = [_flip_dict(f) for f in c.worse]
         cells.append(data)
     s = result.settings
     return _clean({
-        "format": "prompt-harness-check", "format_version": 1, "mode": result.mode,
-        "passed": result.passed, "exit_code": result.exit_code,
+        "format": "prompt-harness-check", "format_version": 2, "mode": result.mode,
+        "outcome": result.outcome, "passed": result.passed, "exit_code": result.exit_code,
         "settings": {"alpha": s.alpha, "max_drop": s.max_drop, "min_score": s.min_score,
-                     "correction": s.correction, "confidence": 1 - s.alpha},
+                     "correction": s.correction, "confidence": 1 - s.alpha,
+                     "strict": s.strict, "max_error_rate": s.max_error_rate},
         "baseline": result.baseline, "run": result.current, "changes": result.changes,
         "cells": cells,
     })

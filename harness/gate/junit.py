@@ -3,7 +3,9 @@
 One test case per task x variant x model (classname ``harness.<task>.<model>``, name the
 variant), so a regression shows up in the CI's test view under the prompt that caused it, with
 the whole explanation (size, CI, p-value, flipped items with outputs) as the failure text.
-Cells with nothing to compare (new, or missing from the run) are skipped cases. The layout
+Inconclusive cells (missing from the run, too many errors, too few items) are errors (the
+check could not judge them; failures with ``--strict``); cells new since the baseline are
+skipped. The layout
 follows the schema Jenkins, GitLab and GitHub reporters read (``testsuites`` > ``testsuite`` with
 name, tests, failures, errors, skipped, time, timestamp, hostname, id and package, then
 properties, test cases, system-out and system-err).
@@ -21,7 +23,7 @@ from harness.gate.formats import detail_lines, headline, rule, verdict
 from harness.report.mdtext import one_line
 
 # XML 1.0 forbids most control characters; model outputs can contain them.
-SKIPPED = ("new", "missing", "unpaired")
+SKIPPED = ("new",)
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
@@ -44,10 +46,13 @@ def failure_text(cell: CellResult, result: CheckResult, max_items: int = 50) -> 
 def render_junit(result: CheckResult, *, suite: str | None = None) -> str:
     """The check as a JUnit XML document (a string, UTF-8 declared)."""
     cells = result.cells
-    failures = sum(c.failed for c in cells)
+    strict = result.settings.strict
+    unsure = sum(c.status == "inconclusive" for c in cells)
+    failures = sum(c.failed for c in cells) + (unsure if strict else 0)
+    errors = 0 if strict else unsure
     skipped = sum(c.status in SKIPPED for c in cells)
     name = suite or f"harness {result.mode}: {result.current.get('experiment') or 'run'}"
-    counts = {"tests": str(len(cells)), "failures": str(failures), "errors": "0",
+    counts = {"tests": str(len(cells)), "failures": str(failures), "errors": str(errors),
               "skipped": str(skipped), "time": "0"}
     root = ET.Element("testsuites", {"name": _x(name), **counts})
     stamp = datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
@@ -67,10 +72,12 @@ def render_junit(result: CheckResult, *, suite: str | None = None) -> str:
         case = ET.SubElement(ts, "testcase", {
             "name": _x(cell.variant), "classname": _x(f"harness.{cell.task}.{cell.model}"),
             "time": "0"})
-        if cell.failed:
-            kind = "regression" if cell.regression else "below-floor"
-            failure = ET.SubElement(case, "failure", {"message": _x("; ".join(cell.reasons)),
-                                                      "type": kind})
+        if cell.failed or cell.status == "inconclusive":
+            kind = ("regression" if cell.regression else "below-floor" if cell.failed
+                    else "inconclusive")
+            tag = "error" if cell.status == "inconclusive" and not strict else "failure"
+            failure = ET.SubElement(case, tag, {"message": _x("; ".join(cell.reasons)),
+                                                "type": kind})
             failure.text = _x(failure_text(cell, result))
         elif cell.status in SKIPPED:
             ET.SubElement(case, "skipped", {"message": _x("; ".join(cell.notes))})

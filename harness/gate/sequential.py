@@ -131,6 +131,9 @@ def apply_decision(result: CheckResult, manifest: dict[str, Any]) -> CheckResult
     info = manifest.get("stopped_early")
     if not info:
         return result
+    settings = result.settings
+    limit = getattr(settings, "max_error_rate", None)
+    limit = 0.1 if limit is None else limit
     lines = {line.split(": ", 1)[0]: line for line in info.get("details") or []}
     for cell in result.cells:
         line = lines.get(f"{cell.task} / {cell.variant} / {cell.model}")
@@ -142,8 +145,11 @@ def apply_decision(result: CheckResult, manifest: dict[str, Any]) -> CheckResult
             cell.status = "fail"
             cell.reasons.append("sequential check: the confidence sequence lies entirely below "
                                 "-max-drop, so the drop is larger than the margin")
-        elif info.get("outcome") == "pass" and cell.regression and not cell.below_floor:
-            cell.regression = False  # the valid (sequential) analysis shows non-inferiority
+        elif info.get("outcome") == "pass" and not cell.below_floor \
+                and cell.n_current > 0 and cell.error_rate <= limit:
+            # The valid (sequential) analysis shows non-inferiority; a missing cell or one
+            # with too many failed calls stays inconclusive, never a pass.
+            cell.regression = False
             cell.reasons.clear()
             cell.status = "pass"
     return result

@@ -28,8 +28,10 @@ def _baseline(project: GateProject) -> Path:
 def _changes(project: GateProject, baseline: Path, *extra: str, fewshot: str = "fewshot"
              ) -> list[str]:
     exp = project.experiment(fewshot=fewshot)
+    # not a regression; 40 items cannot show a 2-point margin held, so inconclusive (3):
+    # the verdict is not what these tests are about
     assert main(["check", str(exp), "--baseline", str(baseline), "--no-report", "--quiet",
-                 "--json", "check.json", *extra]) == 0
+                 "--json", "check.json", *extra]) == 3
     return json.loads(Path("check.json").read_text())["changes"]
 
 

@@ -82,14 +82,17 @@ def test_junit_follows_the_schema_with_one_case_per_cell(checked: dict[str, obje
     assert {c.get("classname") for c in cases.values()} == {"harness.toy.m"}
     for node in (root, suite):
         assert (node.get("tests"), node.get("failures"), node.get("errors"),
-                node.get("skipped")) == ("3", "1", "0", "1")
+                node.get("skipped")) == ("3", "1", "1", "1")
     failure = cases["worse"].find("failure")
     assert failure is not None and failure.get("type") == "regression"
     assert "score fell 33.3 points" in (failure.get("message") or "")
     text = failure.text or ""
     assert "i000" in text and "before: out worse 0" in text and "<script>" in text
     assert "\x07" not in str(checked["xml"])  # control characters are not valid XML 1.0
+    # 30 unchanged items cannot show "within 2 points": an error (not judged), not a pass
     assert cases["same"].find("failure") is None and cases["new"].find("skipped") is not None
+    unsure = cases["same"].find("error")
+    assert unsure is not None and unsure.get("type") == "inconclusive"
 
 
 def _tables(markdown: str) -> list[list[str]]:
@@ -137,4 +140,8 @@ def test_json_carries_every_flipped_item(checked: dict[str, object]) -> None:
     assert len(worse["worse"]) == 10 and worse["worse"][0]["output_after"] == NASTY
     assert worse["ci_low"] < worse["diff"] < worse["ci_high"] and worse["p_adjusted"] < 0.05
     assert data["settings"] == {"alpha": 0.05, "max_drop": 0.02, "min_score": None,
-                                "correction": "holm", "confidence": 0.95}
+                                "correction": "holm", "confidence": 0.95, "strict": False,
+                                "max_error_rate": 0.1}
+    assert data["outcome"] == "fail"
+    same = next(c for c in data["cells"] if c["variant"] == "same")
+    assert same["status"] == "inconclusive" and same["error_rate"] == 0.0

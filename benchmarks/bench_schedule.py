@@ -32,9 +32,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.config import load_experiment  # noqa: E402
-from harness.plan import build_plan  # noqa: E402
-from harness.schedule import interleave  # noqa: E402
+from harness.config import load_experiment
+from harness.plan import build_plan
+from harness.schedule import interleave
 
 
 def orders(samples: list[Any], seed: int, batch: int) -> dict[str, list[Any]]:

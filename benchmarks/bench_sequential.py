@@ -32,8 +32,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.stats.power import mcnemar_items_needed, mcnemar_power  # noqa: E402
-from harness.stats.sequential import BettingCS, DiscordantMixture  # noqa: E402
+from harness.stats.power import mcnemar_items_needed, mcnemar_power
+from harness.stats.sequential import BettingCS, DiscordantMixture
 
 ALPHA = 0.05
 POWER = 0.8

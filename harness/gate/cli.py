@@ -119,7 +119,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             report = write_report(Path(samples.attrs["run_dir"]), args.reports_dir,
                                   html=args.html, samples=samples)
             samples.attrs["report"] = str(report)
-        result = check_run(samples, baseline, settings)
+        result = check_run(samples, baseline, settings, sequential=monitor is not None)
         if monitor is not None:
             from harness.gate.sequential import apply_decision, say_stopped
 

@@ -45,7 +45,7 @@ valid, this one is a paired binary difference with half of the items discordant)
 
 def default_grid(step: float = 0.005) -> NDArray[np.float64]:
     """Candidate means from -1 to 1 in steps of ``step`` (0 included)."""
-    n = int(round(2.0 / step))
+    n = round(2.0 / step)
     return np.linspace(-1.0, 1.0, n + 1)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +57,7 @@ def test_windows_group_variants_for_batching_and_balance_at_boundaries() -> None
     for cut in range(0, len(out), per_window):
         assert all(len(c) == 12 for c in _items_in(out[:cut]).values())
     window = out[:per_window]
-    runs = sum(1 for a, b in zip(window, window[1:], strict=False) if a.variant != b.variant)
+    runs = sum(1 for a, b in itertools.pairwise(window) if a.variant != b.variant)
     assert runs <= 2 * 2 * 3  # one run per (task, variant, model, epoch) group at most
     assert [s.variant for s in window[:16]] == ["x"] * 16  # a batch is one template wide
 

@@ -115,6 +115,11 @@ def test_run_until_decided_stops_early_balanced_and_resumable(
     report = (project / "reports" / f"{manifest['run_id']}.md").read_text()
     assert "Stopped early after" in report and "planned samples not sent" in report
     assert info["cost_so_far"] == 0 and info["estimated_full_cost"] == 0  # no priced calls
+    # a stopped run is no baseline, and the fixed-size gate does not judge it (its p-values
+    # assume a size fixed in advance): both refuse with exit 3 and the resume command
+    run_dir = str(project / "results" / manifest["run_id"])
+    assert main(["baseline", "save", run_dir, "--to", "b.json"]) == 3
+    assert "status: stopped_early" in capsys.readouterr().err
     # resumable: --resume completes the run to its full size
     assert main(["run", "--resume", manifest["run_id"], "--quiet"]) == 0
     assert len(load_run(project / "results" / manifest["run_id"])) == 2 * N_ITEMS
@@ -152,8 +157,8 @@ def test_check_sequential_fails_early_on_a_clear_regression(
     baseline = _save_baseline(project, capsys)
     code = main(["check", str(_check_with(project, "bad")), "--baseline", str(baseline),
                  "--sequential", "--quiet", "--no-report", "--json", "check.json"])
-    out = capsys.readouterr().out
-    assert code == 1, out
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
     assert "sequential check: Stopped early after" in out
     assert "a regression larger than --max-drop (2 points) is certain" in out
     result = json.loads(Path("check.json").read_text())

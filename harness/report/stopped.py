@@ -22,5 +22,5 @@ def stopped_early_sentence(manifest: dict[str, Any]) -> str | None:
             "; no cost was recorded (cached or unpriced answers)")
     return (f"Stopped early after {info.get('items')} of {info.get('items_planned')} items "
             f"({done:,} of {planned:,} samples{saved}): {info.get('reason')}{cost}. The "
-            "confidence sequences behind this decision stay valid however often they are looked "
-            "at; `harness run --resume <run-id>` completes the run.")
+            "sequential tests behind this decision stay valid however often they are looked at; "
+            "`harness run --resume <run-id>` completes the run.")

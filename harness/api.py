@@ -257,6 +257,7 @@ def _run(
         manifest = {**old, "status": "running", "resumed_at": now(),
                     **{k: fresh[k] for k in ("overrides", "config", "config_hash",
                                              "samples_planned", "experiment_path")}}
+        manifest.pop("stopped_early", None)  # this run goes on; a new stop records its own
     else:
         run_id = new_run_id(experiment.name)
         run_dir = results_dir / run_id

@@ -123,6 +123,8 @@ def test_run_until_decided_stops_early_balanced_and_resumable(
     # resumable: --resume completes the run to its full size
     assert main(["run", "--resume", manifest["run_id"], "--quiet"]) == 0
     assert len(load_run(project / "results" / manifest["run_id"])) == 2 * N_ITEMS
+    resumed = _manifest(project)
+    assert resumed["status"] == "complete" and "stopped_early" not in resumed
 
 
 def test_run_until_decided_with_equal_variants_runs_to_full_size(

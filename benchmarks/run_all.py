@@ -21,6 +21,7 @@ BENCHMARKS = [
     ("bench_local_model.py", [], ["--quick"]),
     ("bench_sequential.py", [], ["--runs", "1000"]),
     ("bench_schedule.py", [], []),
+    ("bench_adaptive.py", [], ["--repeat", "1"]),
 ]
 
 

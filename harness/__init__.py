@@ -7,6 +7,7 @@ The public API is small::
     samples = harness.load_run("results/<run-id>")
     harness.summary(samples)   # per variant: score, CI, n
     harness.compare(samples)   # every pair of variants: difference, CI, p-values
+    harness.factorial(samples) # a sweep's factor effects and interactions, with CIs
 
 Heavy modules load on first use, so ``import harness`` (and ``harness --help``) stay fast.
 """
@@ -15,13 +16,14 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["compare", "load_run", "run", "summary"]
+__all__ = ["compare", "factorial", "load_run", "run", "summary"]
 
 _LAZY = {
     "run": ("harness.api", "run"),
     "load_run": ("harness.results", "load_run"),
     "summary": ("harness.analysis", "summary"),
     "compare": ("harness.analysis", "compare"),
+    "factorial": ("harness.analysis", "factorial"),
 }
 
 

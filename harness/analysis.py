@@ -18,7 +18,7 @@ from harness.stats.tables import compare_table, summary_table
 
 RunLike = pd.DataFrame | str | os.PathLike[str]
 
-__all__ = ["compare", "compare_runs", "format_plan", "plan", "summary"]
+__all__ = ["compare", "compare_runs", "factorial", "format_plan", "plan", "summary"]
 
 
 def _samples(run: RunLike) -> pd.DataFrame:
@@ -136,3 +136,11 @@ def plan(
     samples = None if samples_df is None else _samples(samples_df)
     return plan_table(samples, effect, alpha, power, metric=metric, axis=axis, reducer=reducer,
                       sd_diff=sd_diff)
+
+
+def factorial(run: RunLike, **options: object) -> pd.DataFrame:
+    """Main effects and two-way interactions of a run's ``sweep:`` factors, one row an effect
+    (see :func:`harness.stats.factorial.factorial` for the options and the method)."""
+    from harness.stats.factorial import factorial as _factorial
+
+    return _factorial(_samples(run), **options)  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from harness.config import ExperimentConfig, load_experiment
+from harness.config.sweep import manifest_design
 from harness.errors import ConfigError, ErrorRateExceeded, RunError
 from harness.models.client import Client, LiteLLMClient
 from harness.results import (
@@ -81,6 +82,7 @@ def manifest_for(plan: Plan, run_id: str, status: str,
         "models": {label: {"model": m.model, "api_base": m.api_base}
                    for label, m in plan.models.items()},
         "samples_planned": len(plan.samples),
+        **manifest_design(experiment.sweep),  # the sweep's factors, for the factorial analysis
         "versions": versions(),
         "git_commit": git_commit(experiment.source.parent),
     }
@@ -98,13 +100,14 @@ def apply_overrides(
     max_cost_usd: float | None = None,
     cache: bool | None = None,
     cache_dir: str | None = None,
+    confirm_above_usd: float | None = None,
 ) -> ExperimentConfig:
     """Command-line settings win over the file; the result is validated like the file."""
     update: dict[str, Any] = {}
     for key, value in (("limit", limit), ("epochs", epochs), ("seed", seed),
                        ("concurrency", concurrency), ("max_error_rate", max_error_rate),
                        ("max_cost_usd", max_cost_usd), ("cache", cache),
-                       ("cache_dir", cache_dir)):
+                       ("cache_dir", cache_dir), ("confirm_above_usd", confirm_above_usd)):
         if value is not None:
             update[key] = value
     if models:
@@ -121,7 +124,8 @@ def apply_overrides(
         value = update.get(key)
         if key == "models" and len(first["loc"]) > 1 and isinstance(first["loc"][1], int):
             value = update["models"][first["loc"][1]]
-        flag = "--model" if key == "models" else "--" + key.replace("_", "-")
+        flag = {"models": "--model", "confirm_above_usd": "--confirm-above"}.get(
+            key, "--" + key.replace("_", "-"))
         message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
         raise ConfigError(f"{flag} {value}: {message}") from None
     updated.source = experiment.source
@@ -129,12 +133,13 @@ def apply_overrides(
 
 
 def build_client(
-    experiment: ExperimentConfig, client: Client | None = None
+    experiment: ExperimentConfig, client: Client | None = None, progress: Any = None
 ) -> tuple[Client, Any, Client]:
     """The production stack: cache -> retries -> per-model limits -> LiteLLM.
 
     Returns the stack, the cache (None when off) and the innermost client, whose ``aclose``
-    (when it has one) must run inside the run's event loop.
+    (when it has one) must run inside the run's event loop. ``progress`` (a
+    ``harness.progress.Progress``) is told where to read each model's concurrency limit.
     """
     from harness.cache import ResponseCache, cache_file
     from harness.cached_client import CachedClient
@@ -142,7 +147,10 @@ def build_client(
     from harness.models.retry import RetryingClient
 
     inner: Client = client or LiteLLMClient()
-    stack: Client = RetryingClient(LimitedClient(inner), retries=experiment.retries)
+    limited = LimitedClient(inner, default_cap=experiment.concurrency)
+    if progress is not None:
+        progress.concurrency = limited.describe
+    stack: Client = RetryingClient(limited, retries=experiment.retries)
     cache = None
     if experiment.cache:
         cache = ResponseCache.open(cache_file(experiment.cache_dir))
@@ -165,6 +173,8 @@ def run(
     margin: float = 0.02,
     alpha: float = 0.05,
     monitor: Any = None,
+    yes: bool = False,
+    force: bool = False,
     **overrides: Any,
 ) -> pd.DataFrame:
     """Run an experiment and return its samples as a DataFrame (see ``load_run``).
@@ -175,7 +185,10 @@ def run(
     monitor (the sequential gate's). The manifest then records ``stopped_early``.
 
     ``overrides`` are the command-line settings (limit, models, epochs, seed, concurrency,
-    max_error_rate, max_cost_usd, cache, cache_dir). ``resume`` continues a run folder's run,
+    max_error_rate, max_cost_usd, cache, cache_dir, confirm_above_usd). Before any call the
+    cost is estimated (``harness.budget``): over ``max_cost_usd`` the run is refused unless
+    ``force``; over ``confirm_above_usd`` on a terminal it asks unless ``yes``.
+    ``resume`` continues a run folder's run,
     calling the model only for samples that have not finished, with the overrides the run was
     started with (those given now win) and, without ``config``, its experiment file. One
     process at a time may run a run folder (``harness.runlock``). ``client`` replaces the
@@ -206,6 +219,7 @@ def run(
             monitor = _pairwise(alpha, margin)
         return _run(config, old=old, lock=lock, results_dir=results_dir,
                     reports_dir=reports_dir, quiet=quiet, client=client, overrides=overrides,
+                    gate={"yes": yes, "force": force, "client": client, "quiet": quiet},
                     monitor=monitor)
     finally:
         if lock is not None:
@@ -226,8 +240,9 @@ def _pairwise(alpha: float, margin: float) -> Any:
 def _run(
     config: str | Path | ExperimentConfig, *, old: dict[str, Any] | None, lock: RunLock | None,
     results_dir: Path, reports_dir: str | Path | None, quiet: bool, client: Client | None,
-    overrides: dict[str, Any], monitor: Any = None,
+    overrides: dict[str, Any], gate: dict[str, Any] | None = None, monitor: Any = None,
 ) -> pd.DataFrame:
+    from harness.budget import check_before_run
     from harness.plan import build_plan
     from harness.runlock import RunLock
 
@@ -253,12 +268,14 @@ def _run(
             done.append(record)
             if not record.get("cached"):
                 prior_cost += record.get("cost_usd") or 0.0
+        check_before_run(plan, skip, prior_cost=prior_cost, **(gate or {}))
         fresh = manifest_for(plan, run_id, "running", overrides)
         manifest = {**old, "status": "running", "resumed_at": now(),
                     **{k: fresh[k] for k in ("overrides", "config", "config_hash",
                                              "samples_planned", "experiment_path")}}
         manifest.pop("stopped_early", None)  # this run goes on; a new stop records its own
     else:
+        check_before_run(plan, **(gate or {}))  # before the run folder exists
         run_id = new_run_id(experiment.name)
         run_dir = results_dir / run_id
         lock = RunLock.acquire(run_dir)
@@ -285,8 +302,8 @@ def _execute_run(
     experiment = plan.experiment
     writer = RunWriter(run_dir)
     writer.write_manifest(manifest)
-    stack, cache, inner = build_client(experiment, client)
     progress = Progress(len(plan.samples), done=len(skip), cost=prior_cost, quiet=quiet)
+    stack, cache, inner = build_client(experiment, client, progress)
     status, stop_message = "complete", None
     where = "" if results_dir == Path("results") else f" --results-dir {results_dir}"
     # The manifest holds the experiment file and the overrides: the run id is all it takes.
@@ -344,6 +361,38 @@ def _stopped_early(decision: Any, plan: Plan, progress: Any) -> dict[str, Any]:
             "cost_so_far": round(progress.cost, 6),
             "estimated_full_cost": round(progress.cost * planned / done, 6),
             "details": list(decision.details)}
+
+
+def estimate(
+    config: str | Path | ExperimentConfig | None = None,
+    *,
+    resume: str | None = None,
+    results_dir: str | Path = "results",
+    client: Client | None = None,
+    **overrides: Any,
+) -> Any:
+    """What running ``config`` (or the rest of run ``resume``) would cost, without calling a
+    model or writing a run folder: a ``harness.estimate.Estimate`` (``format_estimate``
+    prints it). Takes the overrides of :func:`run`."""
+    from harness.estimate import estimate_plan
+    from harness.plan import build_plan
+
+    skip: set[str] = set()
+    old: dict[str, Any] | None = None
+    if resume:
+        from harness.resume import experiment_file, merged_overrides, reusable
+
+        run_dir = resolve_run_dir(resume, Path(results_dir))
+        old = read_manifest(run_dir)
+        overrides = merged_overrides(old, overrides)
+        config = config if config is not None else experiment_file(old, run_dir)
+    elif config is None:
+        raise ConfigError("give an experiment file to estimate (or --resume <run-id>)")
+    experiment = config if isinstance(config, ExperimentConfig) else load_experiment(Path(config))
+    plan = build_plan(apply_overrides(experiment, **overrides))
+    if old is not None:
+        skip = {r["sample_id"] for r in reusable(plan, read_records(run_dir), old["run_id"])}
+    return estimate_plan(plan, skip, client)
 
 
 async def _execute_and_close(work: Any, client: Client) -> Any:

@@ -18,6 +18,7 @@ EPILOG = """examples:
   harness run experiments/quickstart.yaml
   harness run my.yaml --limit 20 --model openai/gpt-4o-mini
   harness run --resume <run-id>
+  harness estimate my.yaml                # calls, tokens, cost and time; calls nothing
   harness render my.yaml --variant cot --item 3
   harness report results/<run-id>
   harness baseline save results/<run-id> --to results/baselines/my.json
@@ -35,6 +36,9 @@ def _gate_options(parser: argparse.ArgumentParser) -> None:
                         help="tolerated drop, as a fraction of the scale (default 0.02 = 2 points)")
     parser.add_argument("--min-score", type=float,
                         help="also fail any cell scoring below this (e.g. 0.7)")
+    parser.add_argument("--min-pass-repeats", metavar="K/N",
+                        help="each item must pass at least K of N repeats (e.g. 8/10); "
+                             "a cell with an item that does not fails")
     parser.add_argument("--correction", default="holm", choices=["holm", "bh", "none"],
                         help="multiple-comparison correction over cells (default holm)")
     parser.add_argument("--junit", type=Path, help="write JUnit XML here")
@@ -71,7 +75,15 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-error-rate", type=float,
                         help="stop with an error when more than this share of samples fail "
                              "(default 0.1)")
-    parser.add_argument("--max-cost-usd", type=float, help="stop (resumably) when spent")
+    parser.add_argument("--max-cost-usd", type=float,
+                        help="refuse to start when the estimate is over it; stop (resumably) "
+                             "when spent")
+    parser.add_argument("--force", action="store_true",
+                        help="start even when the estimate is over --max-cost-usd")
+    parser.add_argument("--confirm-above", type=float, dest="confirm_above_usd", metavar="USD",
+                        help="on a terminal, ask before a run estimated above this (default 5)")
+    parser.add_argument("--yes", "-y", action="store_true",
+                        help="do not ask for confirmation, whatever the estimate")
     parser.add_argument("--no-cache", action="store_true",
                         help="neither read nor write the response cache")
     parser.add_argument("--cache-dir",
@@ -117,7 +129,8 @@ def run_overrides(args: argparse.Namespace) -> dict[str, object]:
     return {"limit": args.limit, "models": args.models, "epochs": args.epochs,
             "seed": args.seed, "concurrency": args.concurrency,
             "max_error_rate": args.max_error_rate, "max_cost_usd": args.max_cost_usd,
-            "cache": False if args.no_cache else None, "cache_dir": args.cache_dir}
+            "cache": False if args.no_cache else None, "cache_dir": args.cache_dir,
+            "confirm_above_usd": args.confirm_above_usd, "yes": args.yes, "force": args.force}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -137,6 +150,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", metavar="RUN_ID",
                      help="finish an interrupted run, with the settings it was started with")
     _sequential_options(run)
+    run.add_argument("--dry-run", action="store_true",
+                     help="print the estimate (calls, tokens, cost, time) and exit; calls no "
+                          "model and writes no run folder")
+
+    estimate = sub.add_parser("estimate", help="what a run would cost: calls after the cache, "
+                              "tokens, dollars, time (calls no model)")
+    estimate.add_argument("experiment", type=Path, nargs="?", help="experiment YAML file")
+    _run_options(estimate)
+    estimate.add_argument("--resume", metavar="RUN_ID",
+                          help="estimate what finishing this run would cost")
 
     render = sub.add_parser("render", help="show the exact messages a model would receive")
     render.add_argument("experiment", type=Path)
@@ -205,6 +228,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="assumed SD of per-item differences when there is no pilot")
     plan.add_argument("--alpha", type=float, default=0.05)
     plan.add_argument("--power", type=float, default=0.8)
+    plan.add_argument("--item-cost", type=float, default=1.0,
+                      help="what a new item costs, in calls (default 1), for the repeats advice")
     return parser
 
 
@@ -221,6 +246,22 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         pilot = load_run(args.pilot)
     table = plan(pilot, args.effect, args.alpha, args.power, sd_diff=args.sd_diff)
     print(format_plan(table))
+    if pilot is not None:  # repeats per item, from the pilot's within-item variance
+        from harness.stats.repeats import format_repeats, repeats_table
+
+        print()
+        print(format_repeats(repeats_table(pilot, args.effect, args.alpha, args.power,
+                                           item_cost=args.item_cost)))
+    return 0
+
+
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    from harness.api import estimate
+    from harness.estimate import format_estimate
+
+    overrides = {k: v for k, v in run_overrides(args).items() if k not in ("yes", "force")}
+    print(format_estimate(estimate(args.experiment, resume=args.resume,
+                                   results_dir=args.results_dir, **overrides)))
     return 0
 
 
@@ -231,6 +272,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     if args.experiment is None and not args.resume:
         raise ConfigError("give an experiment file to run, or --resume <run-id>")
+    if args.dry_run:
+        return _cmd_estimate(args)
     samples = run(
         args.experiment,
         resume=args.resume,
@@ -329,8 +372,8 @@ def _cache_action(args: argparse.Namespace, path: Path) -> int:
     return 0
 
 
-COMMANDS = {"run": _cmd_run, "render": _cmd_render, "report": _cmd_report,
-            "baseline": _cmd_gate, "check": _cmd_gate, "compare": _cmd_gate,
+COMMANDS = {"run": _cmd_run, "estimate": _cmd_estimate, "render": _cmd_render,
+            "report": _cmd_report, "baseline": _cmd_gate, "check": _cmd_gate, "compare": _cmd_gate,
             "plan": _cmd_plan, "cache": _cmd_cache}
 
 

@@ -1,6 +1,8 @@
 """Progress on long runs: a live bar on a terminal, periodic plain lines otherwise (CI logs).
 
-Both show samples done of planned, rate, ETA, errors so far and money spent so far. Answers
+Both show samples done of planned, rate, ETA, errors so far, money spent so far and the
+current limit on requests in flight (``conc=5/32``: the adaptive limit and its cap, per model
+when there are several; see ``harness.models.adaptive``). Answers
 served from the cache count as done but cost nothing, and are left out of the rate, so the ETA
 of a resumed or partly cached run reflects the calls still to make.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 
@@ -30,6 +33,8 @@ class Progress:
         self._start_done = done
         self._bar: Any = None
         self._closed = False
+        # Set by the client stack (``harness.api.build_client``): the models' limits now.
+        self.concurrency: Callable[[], str] | None = None
         if tty is None:
             isatty = getattr(self.stream, "isatty", None)
             tty = bool(isatty and isatty())
@@ -42,7 +47,9 @@ class Progress:
 
     def _postfix(self) -> str:
         cached = f" cached={self.cached}" if self.cached else ""
-        return f"errors={self.errors} cost=${self.cost:.4f}{cached}"
+        limits = self.concurrency() if self.concurrency is not None else ""
+        conc = f" conc={limits}" if limits else ""
+        return f"errors={self.errors} cost=${self.cost:.4f}{cached}{conc}"
 
     def update(self, *, error: bool, cost: float | None, cached: bool) -> None:
         """One sample finished; ``cost`` is what it spent now (0 for a cached answer)."""

@@ -80,6 +80,7 @@ def harness_check(request: pytest.FixtureRequest) -> Callable[..., Any]:
         extra = {k: v for k, v in args.items() if k not in given}
         overrides = {**extra, **overrides}
         strict = overrides.pop("strict", False)  # a gate setting, not one of run's
+        min_pass_repeats = overrides.pop("min_pass_repeats", None)  # "8/10": per item
         if not args.get("baseline"):
             raise pytest.UsageError("harness_check needs baseline=<baseline file>")
         if not args.get("experiment") and not args.get("run"):
@@ -87,7 +88,7 @@ def harness_check(request: pytest.FixtureRequest) -> Callable[..., Any]:
         baseline_path = _path(root, args["baseline"])
         out_dir = _path(root, args.get("results_dir") or config.getini("harness_results_dir"))
         try:
-            settings = GateSettings(strict=bool(strict),
+            settings = GateSettings(strict=bool(strict), min_pass_repeats=min_pass_repeats,
                                     max_error_rate=overrides.get("max_error_rate"),
                                     **{k: args[k] for k in ("alpha", "max_drop", "min_score",
                                                             "correction") if k in args})

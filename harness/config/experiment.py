@@ -134,13 +134,28 @@ class ExperimentConfig(BaseModel):
     retries: int = Field(default=6, ge=0, le=20)
     max_error_rate: float = Field(default=0.1, ge=0, le=1)
     max_cost_usd: float | None = Field(default=None, gt=0)
+    # Ask "Proceed?" on a terminal when the estimated cost passes this (harness.budget);
+    # null never asks.
+    confirm_above_usd: float | None = Field(default=5.0, ge=0)
     cache: bool = True
     cache_dir: str | None = None
     # Answers cut off at max_tokens, withheld by a content filter, or empty: errors (kept out
     # of every score) by default, or scored as they are with "keep" (harness.incomplete).
     incomplete_answers: Literal["error", "keep"] = "error"
+    # Variant axes expanded to their product (harness.config.sweep); kept for the design.
+    sweep: dict[str, Any] | None = None
 
     source: Path = Field(default=Path("experiment.yaml"), exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_sweep(cls, value: Any) -> Any:
+        from harness.config.sweep import SweepError, expand_sweep
+
+        try:
+            return expand_sweep(value)
+        except SweepError as exc:  # load_experiment reports these with their line first
+            raise ValueError(f"{_dotted(exc.loc)}: {exc.message}") from None
 
     @field_validator("tasks", mode="before")
     @classmethod
@@ -163,11 +178,31 @@ def load_experiment(path: Path) -> ExperimentConfig:
     """Load and validate an experiment file."""
     path = Path(path)
     data, lines = load_yaml(path)
+    data = _sweep_with_lines(data, lines, path)
     experiment = validate(ExperimentConfig, data, file=path, lines=lines)
     experiment.source = path
     if not experiment.name:
         experiment.name = path.stem
     return experiment
+
+
+def _sweep_with_lines(data: Any, lines: dict[Any, int], path: Path) -> Any:
+    """Expand ``sweep:`` before validation, so its errors name the line of the bad level."""
+    from harness.config.sweep import SweepError, expand_sweep
+    from harness.config.yaml_lines import line_for
+    from harness.errors import ConfigError
+
+    try:
+        return expand_sweep(data)
+    except SweepError as exc:
+        raise ConfigError(exc.message, file=path, line=line_for(lines, exc.loc),
+                          key=_dotted(exc.loc)) from None
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    from harness.config.validation import dotted
+
+    return dotted(loc)
 
 
 def _key_in(params: Any) -> bool:

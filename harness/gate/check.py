@@ -38,6 +38,7 @@ class GateSettings:
     strict: bool = False  # inconclusive cells fail the gate
     max_error_rate: float | None = None  # a cell failing more than this is not judged;
     # None: the run's own max_error_rate (default 0.1)
+    min_pass_repeats: str | None = None  # "8/10": each item passes 8 of 10 repeats
 
     def __post_init__(self) -> None:
         from harness.stats.multiple import normalise_correction
@@ -54,6 +55,14 @@ class GateSettings:
         if self.max_error_rate is not None and not 0.0 <= self.max_error_rate <= 1.0:
             raise GateInputError(f"--max-error-rate is a fraction (0.1 means 10%); got "
                                  f"{self.max_error_rate}")
+        if self.min_pass_repeats is not None:
+            from harness.stats.repeats import parse_rule
+
+            try:
+                k, n = parse_rule(self.min_pass_repeats)
+            except ValueError as exc:
+                raise GateInputError(f"--min-pass-repeats: {exc}") from None
+            object.__setattr__(self, "min_pass_repeats", f"{k}/{n}")
         try:
             object.__setattr__(self, "correction", normalise_correction(self.correction))
         except ValueError as exc:
@@ -286,6 +295,10 @@ def compare_samples(baseline: Baseline, samples: pd.DataFrame,
     for cell, p in zip(cells, adjusted, strict=True):
         cell.p_adjusted = float(p)
         judge(cell, settings)
+    if settings.min_pass_repeats:
+        from harness.gate.repeat_rule import apply_repeat_rule
+
+        apply_repeat_rule(cells, samples, settings.min_pass_repeats)
     return cells
 
 

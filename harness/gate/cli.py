@@ -27,7 +27,8 @@ def _settings(args: argparse.Namespace) -> GateSettings:
 
     return GateSettings(alpha=args.alpha, max_drop=args.max_drop, min_score=args.min_score,
                         correction=args.correction, strict=args.strict,
-                        max_error_rate=getattr(args, "max_error_rate", None))
+                        max_error_rate=getattr(args, "max_error_rate", None),
+                        min_pass_repeats=getattr(args, "min_pass_repeats", None))
 
 
 def _write(path: Path | None, text: str) -> None:

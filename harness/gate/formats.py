@@ -89,6 +89,9 @@ def rule(result: CheckResult) -> str:
             f"than {100 * (s.max_error_rate or 0):g}% of its samples failed")
     if s.min_score is not None:
         text += f"; it also fails below {100 * s.min_score:g}%"
+    if s.min_pass_repeats:
+        text += (f"; each item must pass at least {s.min_pass_repeats.replace('/', ' of ')} "
+                 "repeats")
     if s.strict:
         text += "; --strict: inconclusive fails"
     return text
@@ -245,7 +248,8 @@ def to_dict(result: CheckResult) -> dict[str, Any]:
         "outcome": result.outcome, "passed": result.passed, "exit_code": result.exit_code,
         "settings": {"alpha": s.alpha, "max_drop": s.max_drop, "min_score": s.min_score,
                      "correction": s.correction, "confidence": 1 - s.alpha,
-                     "strict": s.strict, "max_error_rate": s.max_error_rate},
+                     "strict": s.strict, "max_error_rate": s.max_error_rate,
+                     "min_pass_repeats": s.min_pass_repeats},
         "baseline": result.baseline, "run": result.current, "changes": result.changes,
         "cells": cells,
     })

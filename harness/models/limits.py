@@ -8,6 +8,10 @@ so a run that fired a whole minute's quota at once would be answered 429 anyway.
 The token cost of a request is estimated before the call (prompt characters / 4 plus
 max_tokens), since the true count is only known afterwards; the difference is given back (or
 taken) once the answer reports its usage.
+
+Requests in flight are capped by an adaptive limit (``harness.models.adaptive``): the cap is
+the model's ``max_concurrency``, else the run's ``concurrency``, and the limit inside it backs
+off when the provider answers 429 and grows again while calls succeed.
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager
 from typing import Any
 
 from harness.config import ModelConfig
-from harness.models.client import Client, Completion
+from harness.models.adaptive import AdaptiveLimit
+from harness.models.client import Client, Completion, ModelCallError
 
 
 class TokenBucket:
@@ -73,7 +78,7 @@ class ModelLimits:
     def __init__(
         self, max_concurrency: int | None, rpm: float | None, tpm: float | None, **clock: Any
     ) -> None:
-        self.slots = asyncio.Semaphore(max_concurrency) if max_concurrency else None
+        self.slots = AdaptiveLimit(max_concurrency) if max_concurrency else None
         self.requests = TokenBucket(rpm, **clock) if rpm else None
         self.tokens = TokenBucket(tpm, **clock) if tpm else None
 
@@ -81,11 +86,15 @@ class ModelLimits:
     async def acquire(self, estimated_tokens: float) -> AsyncIterator[None]:
         # The in-flight slot is taken first, so a request waiting for a slot does not hold
         # rate budget that others could use meanwhile.
-        async with self.slots or nullcontext():
-            await self._take(estimated_tokens)
+        generation = await self.slots.acquire() if self.slots else 0
+        try:
+            await self.take(estimated_tokens)
             yield
+        finally:
+            if self.slots:
+                self.slots.release(generation, "failed")
 
-    async def _take(self, estimated_tokens: float) -> None:
+    async def take(self, estimated_tokens: float) -> None:
         if self.requests:
             await self.requests.take(1)
         if self.tokens:
@@ -103,17 +112,37 @@ def estimate_tokens(messages: list[dict[str, str]], max_tokens: int) -> float:
     return sum(len(m.get("content", "")) for m in messages) / 4 + max_tokens
 
 
-class LimitedClient:
-    """Applies each model's limits to every attempt (retries included)."""
+def congested(error: ModelCallError) -> bool:
+    """A refusal that says "too much": 429, or any retryable answer with a Retry-After."""
+    return error.status == 429 or (error.retryable and error.retry_after is not None)
 
-    def __init__(self, inner: Client) -> None:
+
+class LimitedClient:
+    """Applies each model's limits to every attempt (retries included).
+
+    ``default_cap`` (the run's ``concurrency``) caps the adaptive limit of a model that sets
+    no ``max_concurrency``; without it such a model has no limit on requests in flight.
+    """
+
+    def __init__(self, inner: Client, default_cap: int | None = None) -> None:
         self.inner = inner
+        self.default_cap = default_cap
         self._limits: dict[str, ModelLimits] = {}
 
     def limits(self, model: ModelConfig) -> ModelLimits:
         if model.label not in self._limits:
-            self._limits[model.label] = ModelLimits(model.max_concurrency, model.rpm, model.tpm)
+            self._limits[model.label] = ModelLimits(
+                model.max_concurrency or self.default_cap, model.rpm, model.tpm)
         return self._limits[model.label]
+
+    def describe(self) -> str:
+        """The current limit on requests in flight of each model called so far: ``5/32``
+        alone, or ``name 5/32, other 8/8``."""
+        shown = [(label, limits.slots.describe()) for label, limits in self._limits.items()
+                 if limits.slots is not None]
+        if len(shown) == 1:
+            return shown[0][1]
+        return ", ".join(f"{label} {text}" for label, text in shown)
 
     async def complete(
         self,
@@ -127,7 +156,21 @@ class LimitedClient:
         if limits.slots is None and limits.requests is None and limits.tokens is None:
             return await self.inner.complete(model, messages, params, epoch=epoch)
         estimate = estimate_tokens(messages, int(params.get("max_tokens") or 256))
-        async with limits.acquire(estimate):
+        # The in-flight slot is taken first, so a request waiting for a slot does not hold
+        # rate budget that others could use meanwhile.
+        slots = limits.slots
+        generation = await slots.acquire() if slots else 0
+        outcome = "failed"
+        try:
+            await limits.take(estimate)
             completion = await self.inner.complete(model, messages, params, epoch=epoch)
+            outcome = "ok"
+        except ModelCallError as error:
+            if congested(error):
+                outcome = "congested"
+            raise
+        finally:
+            if slots:
+                slots.release(generation, outcome)
         limits.settle(estimate, completion)
         return completion

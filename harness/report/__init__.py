@@ -53,7 +53,9 @@ def write_report(
     # only the scorers from the manifest, so the report works on a frame that carries just
     # those (the whole manifest cost ~0.2 s of copies in a 3,000-sample report).
     samples = samples.copy(deep=False)
-    samples.attrs = {"manifest": {"scorers": manifest.get("scorers", {})}}
+    samples.attrs = {"manifest": {"scorers": manifest.get("scorers", {}),
+                                  **{k: manifest[k] for k in ("factors", "factor_levels")
+                                     if k in manifest}}}  # a sweep's design, for its effects
     run_id = manifest["run_id"]
     out_dir = Path(reports_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

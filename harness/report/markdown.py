@@ -149,6 +149,16 @@ def _figures(figures: list[tuple[str, str]]) -> list[str]:
             *[line for caption, src in figures for line in (f"![{caption}]({src})", "")]]
 
 
+def _sweep_sections(samples: pd.DataFrame, task: Any) -> list[str]:
+    """Factor effects of a sweep, flaky items and recommended repeats (each when it applies)."""
+    from harness.report.factorial import factorial_markdown, task_factorial
+    from harness.report.repeats import repeats_markdown
+
+    part = samples[samples["task"] == task]
+    part.attrs = dict(samples.attrs)
+    return [*factorial_markdown(task_factorial(part)), *repeats_markdown(part)]
+
+
 def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
                     figures: dict[str, list[tuple[str, str]]] | None = None) -> str:
     """The report; ``figures`` maps a task to (caption, relative PNG path) pairs to show."""
@@ -174,7 +184,10 @@ def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
                   _variant_table(task, samples, tables.summary), "",
                   "Service time: mean seconds the model took to answer one call (for a local "
                   "model, its share of the batch's generation, not time spent queued).", ""]
+        part = samples[samples["task"] == task]  # this task's, not the last one's
+        part.attrs = dict(samples.attrs)
         lines += [stats_markdown(part, variant_table=False, tables={task: tables}), ""]
+        lines += _sweep_sections(samples, task)
         lines += [matrix_markdown(samples, str(task), table=tables.variants),
                   *_figures((figures or {}).get(task, [])),
                   disagreements_markdown(samples, str(task)), ""]

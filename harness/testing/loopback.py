@@ -144,6 +144,9 @@ class LoopbackServer:
     # Append everything received (headers, URL, body) to each successful answer as well: the
     # harness must keep credentials out of model outputs it stores, too.
     echo_request_in_replies: bool = False
+    # A provider's secret limit on requests in flight: a request arriving while this many
+    # are being answered is refused at once with 429 and Retry-After (faults.retry_after).
+    concurrency_limit: int | None = None
     in_flight: int = 0
     max_in_flight: int = 0
     connections: set[Any] = field(default_factory=set)  # client (host, port)s seen
@@ -208,6 +211,11 @@ class LoopbackServer:
             self.connections.add(request.transport.get_extra_info("peername"))
         key = json.dumps(messages, sort_keys=True)
         self.counts[key] += 1
+        if self.concurrency_limit is not None and self.in_flight >= self.concurrency_limit:
+            self.statuses[429] += 1
+            return web.json_response(
+                {"error": {"message": "too many requests in flight", "type": "rate_limit_error"}},
+                status=429, headers={"Retry-After": str(self.faults.retry_after)})
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -315,11 +323,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate-limit", type=float, default=0.0, help="share answered 429")
     parser.add_argument("--server-error", type=float, default=0.0, help="share answered 500")
     parser.add_argument("--retry-after", type=float, default=0.05)
+    parser.add_argument("--concurrency-limit", type=int,
+                        help="answer 429 to a request arriving while this many are in flight")
     args = parser.parse_args(argv)
     if args.host not in {"127.0.0.1", "localhost", "::1"}:
         parser.error("the loopback server only listens on a loopback address")
     server = LoopbackServer(
         latency=args.latency, host=args.host, port=args.port, record=False,
+        concurrency_limit=args.concurrency_limit,
         faults=Faults(rate_limit=args.rate_limit, server_error=args.server_error,
                       retry_after=args.retry_after),
     )

@@ -141,7 +141,7 @@ def test_json_carries_every_flipped_item(checked: dict[str, object]) -> None:
     assert worse["ci_low"] < worse["diff"] < worse["ci_high"] and worse["p_adjusted"] < 0.05
     assert data["settings"] == {"alpha": 0.05, "max_drop": 0.02, "min_score": None,
                                 "correction": "holm", "confidence": 0.95, "strict": False,
-                                "max_error_rate": 0.1}
+                                "max_error_rate": 0.1, "min_pass_repeats": None}
     assert data["outcome"] == "fail"
     same = next(c for c in data["cells"] if c["variant"] == "same")
     assert same["status"] == "inconclusive" and same["error_rate"] == 0.0

@@ -66,8 +66,10 @@ def test_max_cost_usd_stops_the_run_and_a_bigger_budget_resumes_it(
     with LoopbackServer(adder) as server:
         exp = write_experiment(tmp_path, server.url, model=MODEL, limit=12,
                                extra="cache: false\nconcurrency: 1\nmax_cost_usd: 0.00005\n")
+        # force: the estimate is over the budget, which would refuse the run before its first
+        # call (tests/run/test_run_estimate.py); forced, the budget stops it when spent.
         with pytest.raises(RunError, match=r"max_cost_usd .* reached.*--resume") as stopped:
-            harness.run(exp, results_dir=results, reports_dir=None, quiet=True)
+            harness.run(exp, results_dir=results, reports_dir=None, quiet=True, force=True)
         run_dir = next(results.iterdir())
         assert read_manifest(run_dir)["status"] == "stopped"
         done = read_records(run_dir)

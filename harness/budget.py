@@ -1,0 +1,98 @@
+"""The pre-run cost check: refuse a run whose estimate passes ``max_cost_usd``, and ask on a
+terminal before one whose estimate passes ``confirm_above_usd``.
+
+Both happen after planning and before the run folder exists or any model is called. The
+check uses the *expected* cost (``harness.estimate``); the upper bound, every call writing
+``max_tokens``, is shown beside it. ``max_cost_usd`` still stops a run that spends it anyway.
+
+- Over ``max_cost_usd``: one line, exit code 2 (a budget that cannot cover the experiment is
+  a setting to change: raise it, lower ``--limit``, or ``--force`` to run until it is spent).
+- Price unknown for a model: the check cannot judge; it warns and goes on.
+- Over ``confirm_above_usd`` (default $5): on a terminal, the estimate and "Proceed? [y/N]";
+  anything but yes stops with exit code 1 before any call. Not on a terminal (CI, a pipe),
+  nobody can answer: one line with the estimate, and the run goes on. ``--yes`` skips it.
+
+Runs of local models only cost nothing, so for them no estimate is made at all.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from harness.errors import ConfigError, RunError
+from harness.plan import Plan
+
+
+def needs_estimate(plan: Plan, *, yes: bool, force: bool) -> bool:
+    experiment = plan.experiment
+    if all(m.model.startswith("hf/") for m in plan.models.values()):
+        return False
+    budget = experiment.max_cost_usd is not None and not force
+    confirm = experiment.confirm_above_usd is not None and not yes
+    return budget or confirm
+
+
+def check_before_run(
+    plan: Plan, skip: Iterable[str] = (), *, prior_cost: float = 0.0, yes: bool = False,
+    force: bool = False, client: Any = None, interactive: bool | None = None,
+    ask: Callable[[str], str] | None = None, quiet: bool = False,
+) -> None:
+    """Raise (nothing called, nothing written) when the run must not start; else return.
+
+    ``prior_cost`` is what a resumed run already spent. ``interactive`` defaults to whether
+    stdin and stderr are terminals; ``ask`` reads the answer (tests pass a fake).
+    """
+    if not needs_estimate(plan, yes=yes, force=force):
+        return
+    from harness.estimate import estimate_plan, format_estimate, money
+
+    experiment = plan.experiment
+    estimate = estimate_plan(plan, skip, client)
+    expected, upper = estimate.cost_expected, estimate.cost_upper
+    budget = experiment.max_cost_usd
+    summary = (f"{estimate.calls} calls, {money(expected)} expected (at most {money(upper)}), "
+               f"about {_duration(estimate.seconds)}")
+    if budget is not None and not force and prior_cost < budget:  # spent: the run says so
+        if expected is None:
+            print(f"harness: warning: cannot check max_cost_usd ({budget}) before the run: no "
+                  f"price for {', '.join(estimate.unknown_price)}; the run still stops when "
+                  "the cost it can count reaches it", file=sys.stderr)
+        elif prior_cost + expected > budget:
+            spent = f" on top of ${prior_cost:.4f} already spent" if prior_cost else ""
+            raise ConfigError(
+                f"estimated cost {money(expected)}{spent} (at most {money(upper)}, "
+                f"{estimate.calls} calls) is over max_cost_usd {budget}: raise --max-cost-usd, "
+                "lower --limit, or pass --force to run until the budget is spent "
+                "(see it first with harness estimate)")
+    threshold = experiment.confirm_above_usd
+    if yes or threshold is None or expected is None or expected <= threshold:
+        return
+    if interactive is None:
+        interactive = sys.stdin.isatty() and sys.stderr.isatty()
+    if not interactive:
+        if not quiet:
+            print(f"harness: estimate: {summary}; above confirm_above_usd {threshold}, going "
+                  "on (not a terminal)", file=sys.stderr)
+        return
+    print(format_estimate(estimate), file=sys.stderr)
+    answer = (ask or _ask)(f"Estimated {money(expected)} is above confirm_above_usd {threshold}. "
+                 "Proceed? [y/N] ")
+    if answer.strip().lower() not in {"y", "yes"}:
+        raise RunError("not run: the estimate was not confirmed (nothing was called); "
+                       "--yes skips the question")
+
+
+def _ask(question: str) -> str:
+    """The question on stderr (stdout may be a file), the answer from stdin; no answer (end of
+    input) is no."""
+    sys.stderr.write(question)
+    sys.stderr.flush()
+    return sys.stdin.readline()
+
+
+def _duration(seconds: float) -> str:
+    from harness.estimate import duration
+
+    return duration(seconds)

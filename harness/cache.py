@@ -97,6 +97,21 @@ def cache_key(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _text_to_db(text: str) -> str | bytes:
+    """An answer as SQLite can store it. SQLite text is UTF-8, which a lone surrogate (a model
+    can send "\\ud800") is not: such an answer is stored as its bytes with the surrogates
+    kept (``surrogatepass``) and read back identical by :func:`_text_from_db`."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+    return text
+
+
+def _text_from_db(value: str | bytes) -> str:
+    return value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else value
+
+
 class ResponseCache:
     def __init__(
         self, path: Path, *, flush_every: int = 64, flush_interval: float = 0.5
@@ -157,9 +172,10 @@ class ResponseCache:
         Its text is stored without credentials (a model may repeat a key it was shown)."""
         if key in self._pending or key in self._kept:
             return
-        self._pending[key] = (key, model, redact(completion.text), completion.input_tokens,
-                              completion.output_tokens, completion.cost_usd,
-                              completion.latency_s, time.time(), completion.finish_reason,
+        self._pending[key] = (key, model, _text_to_db(redact(completion.text)),
+                              completion.input_tokens, completion.output_tokens,
+                              completion.cost_usd, completion.latency_s, time.time(),
+                              completion.finish_reason,
                               completion.response_model)
         if (len(self._pending) >= self.flush_every
                 or time.monotonic() - self._flushed_at >= self.flush_interval):
@@ -177,7 +193,7 @@ class ResponseCache:
                 f"INSERT OR IGNORE INTO responses ({_COLUMNS}) VALUES "
                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row).rowcount == 0]
             self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except Exception as exc:  # never leave the transaction open, whatever failed
             with contextlib.suppress(sqlite3.Error):
                 self.db.execute("ROLLBACK")
             self._disable(exc)
@@ -222,7 +238,7 @@ class ResponseCache:
 
 def _completion(row: tuple[Any, ...]) -> Completion:
     """A stored row from ``text`` on (see ``_COLUMNS``) as a cached Completion."""
-    return Completion(text=row[0], input_tokens=row[1], output_tokens=row[2],
+    return Completion(text=_text_from_db(row[0]), input_tokens=row[1], output_tokens=row[2],
                       cost_usd=row[3], latency_s=row[4] or 0.0, cached=True,
                       finish_reason=row[6], response_model=row[7])
 

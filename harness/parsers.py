@@ -7,12 +7,13 @@ task's chain, so the same task file serves direct and reasoning prompts.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from harness import jsontext, numbers
+from harness.answer_markers import final_answer
 from harness.factories import check_factory
 
 Parse = Callable[[str], str]
@@ -62,66 +63,105 @@ def _first_line() -> Callable[[str, ParseContext], str]:
     return parse
 
 
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
-
-
 @_register("last_number")
 def _last_number() -> Callable[[str, ParseContext], str]:
+    """The last number in canonical form (see :mod:`harness.numbers`): "-58", "1234", "3.5",
+    "1/2"; the text unchanged when it holds no number."""
+
     def parse(text: str, ctx: ParseContext) -> str:
-        found = _NUMBER.findall(text)
-        if not found:
-            return text.strip()
-        number = found[-1].replace(",", "")
-        if "." in number:  # 4.0, 4.00 and 4 are one answer; 1.50 is 1.5
-            number = number.rstrip("0").rstrip(".")
-        return number
+        found = numbers.last_number(text)
+        return text.strip() if found is None else found
 
     return parse
-
-
-_ANSWER_IS = re.compile(
-    r"(?:final answer|answer)\s*(?:is|:|=)\s*[:\-]?\s*(?P<answer>[^\n]+)", re.IGNORECASE
-)
 
 
 @_register("answer_is")
 def _answer_is() -> Callable[[str, ParseContext], str]:
+    """The answer the model marked as final (see :mod:`harness.answer_markers`); the text
+    unchanged when it marked none, so the next filter can search all of it."""
+
     def parse(text: str, ctx: ParseContext) -> str:
-        matches = list(_ANSWER_IS.finditer(text))
-        if not matches:
-            return text
-        answer = matches[-1].group("answer").strip()
-        return answer.rstrip(".").strip().strip("*`\"' ").strip()
+        found = final_answer(text)
+        return text if found is None else found
 
     return parse
 
 
-_LETTER = re.compile(
-    r"(?:^|answer\s*(?:is|:)?\s*|\(|\b)([A-E])(?:\)|\.|:|\b)(?![a-z])", re.IGNORECASE | re.MULTILINE
+_MARKED_LETTER = re.compile(
+    r"\banswer\b[\s*_]*(?:is\b|:|=)?[\s*_:]*[(\[]?([A-E])(?![\w'’-])", re.IGNORECASE
 )
+_LEADING_LETTER = re.compile(r"^[\s*_]*[(\[]?([A-E])(?:[)\].:]|\s*$)")
+_PAREN_LETTER = re.compile(r"\(([A-E])\)")
+_BARE_LETTER = re.compile(r"(?<![\w'’-])([A-E])(?![\w'’-])")
+_WORD_AFTER = re.compile(r"[ \t]+[a-z]")
+
+
+def _letter(text: str) -> str | None:
+    """A choice letter, from the most explicit evidence to the least: the text is the letter
+    ("(c)", "B."), marked as the answer (the last such), leading the text ("B) Paris"), in
+    parentheses, standing alone. A letter that reads as a word ("a bit", "A good answer")
+    does not count."""
+    head = text.strip("()[]*_. \t\n:").upper()
+    if len(head) == 1 and head in "ABCDE":
+        return head
+    for match in reversed(list(_MARKED_LETTER.finditer(text))):
+        letter = match.group(1)
+        if letter.isupper() or not _WORD_AFTER.match(text, match.end()):
+            return letter.upper()
+    for pattern in (_LEADING_LETTER, _PAREN_LETTER):
+        found = pattern.search(text)
+        if found:
+            return found.group(1)
+    for match in _BARE_LETTER.finditer(text):
+        if match.group(1) != "A" or not _WORD_AFTER.match(text, match.end()):
+            return match.group(1)
+    return None
+
+
+def _label_pattern(label: str) -> re.Pattern[str]:
+    """``label`` as a whole word: not inside a longer word, and a number not inside a longer
+    number ("1" is not found in "-1" or "1.5")."""
+    escaped = re.escape(label.lower())
+    left = r"(?<![\w.,+\-\u2212])" if label[:1].isdigit() else (r"(?<!\w)" if
+                                                                   label[:1].isalnum() else "")
+    right = r"(?![\w]|[.,]\d)" if label[-1:].isalnum() else ""
+    return re.compile(left + escaped + right)
 
 
 @_register("choice")
 def _choice(letters: bool = False) -> Callable[[str, ParseContext], str]:
+    """``letters``: the choice letter A-E; otherwise the first of the task's choices that the
+    text mentions as a whole word (the longest when two start at the same place)."""
+    patterns: dict[str, re.Pattern[str]] = {}
+
     def parse(text: str, ctx: ParseContext) -> str:
         stripped = text.strip()
         if letters:
-            head = stripped.strip("()*. ").upper()
-            if len(head) == 1 and head in "ABCDE":
-                return head
-            match = _LETTER.search(stripped)
-            if match and (match.group(1).isupper() or "answer" in match.group(0).lower()):
-                return match.group(1).upper()
-            return stripped
-        lowered = stripped.lower()
-        best: tuple[int, str] | None = None
+            return _letter(stripped) or stripped
+        lowered = stripped.lower().replace("\u2212", "-")
+        best: tuple[int, int, str] | None = None
         for label in ctx.choices:
-            hit = re.search(rf"\b{re.escape(label.lower())}\b", lowered)
-            if hit and (best is None or hit.start() < best[0]):
-                best = (hit.start(), label)
-        return best[1] if best else stripped
+            if not label:
+                continue
+            pattern = patterns.get(label) or patterns.setdefault(label, _label_pattern(label))
+            hit = pattern.search(lowered)
+            if hit and (best is None or (hit.start(), -len(label)) < best[:2]):
+                best = (hit.start(), -len(label), label)
+        return best[2] if best else stripped
 
     return parse
+
+
+def _regex_group(compiled: re.Pattern[str], group: int | str) -> None:
+    """Refuse at config load a group the pattern does not have, rather than at every answer."""
+    if isinstance(group, bool) or not isinstance(group, (int, str)):
+        raise ValueError(f"group must be a number or a group name, not {group!r}")
+    if isinstance(group, int) and not 0 <= group <= compiled.groups:
+        raise ValueError(f"group {group} does not exist: the pattern has "
+                         f"{compiled.groups} group(s)")
+    if isinstance(group, str) and group not in compiled.groupindex:
+        known = ", ".join(compiled.groupindex) or "none"
+        raise ValueError(f"group '{group}' does not exist: the pattern's named groups: {known}")
 
 
 @_register("regex")
@@ -129,31 +169,28 @@ def _regex(pattern: str, group: int | str = 0, ignore_case: bool = True) -> Call
     [str, ParseContext], str
 ]:
     compiled = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+    _regex_group(compiled, group)
 
     def parse(text: str, ctx: ParseContext) -> str:
         match = compiled.search(text)
-        return match.group(group).strip() if match else text.strip()
+        found = match.group(group) if match else None  # None too when the group sat out
+        return text.strip() if found is None else found.strip()
 
     return parse
 
 
-def _first_json_object(text: str) -> Any:
-    decoder = json.JSONDecoder()
-    for start in (i for i, ch in enumerate(text) if ch == "{"):
-        try:
-            obj, _ = decoder.raw_decode(text, start)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(obj, dict):
-            return obj
-    return None
-
-
 @_register("json")
 def _json() -> Callable[[str, ParseContext], str]:
+    """The first JSON object in the text, compact; written as the model wrote it when compact
+    JSON could not say it exactly (a 5,000-digit integer); "" when there is none."""
+
     def parse(text: str, ctx: ParseContext) -> str:
-        obj = _first_json_object(text)
-        return "" if obj is None else json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        found = jsontext.first_object(text)
+        if found is None:
+            return ""
+        obj, start, end = found
+        out = jsontext.compact(obj)
+        return text[start:end] if out is None else out
 
     return parse
 

@@ -3,7 +3,10 @@
 Samples are appended one JSON line at a time and flushed as each finishes, so a run killed at
 any moment (even with SIGKILL) leaves every finished sample readable; a torn last line is
 ignored on reading. When a sample appears twice (an errored sample retried on resume), the
-later line wins.
+later line wins. Text is stored losslessly, lone surrogates included (see ``JSON_ERRORS``).
+
+A record's ``error`` says its call failed; ``scoring_error`` says the call answered but parsing
+or scoring the answer raised (``Type: message``). Either keeps the sample out of every score.
 """
 
 from __future__ import annotations
@@ -38,6 +41,13 @@ def new_run_id(name: str) -> str:
     return f"{name}-{stamp}-{os.urandom(2).hex()}"
 
 
+# How JSON text is written: UTF-8, except for a lone surrogate ("\ud800", which a model can
+# send and UTF-8 cannot encode). ``json.dumps`` leaves non-ASCII characters only inside string
+# literals, so writing such a character as its backslash escape writes exactly JSON's own
+# escape for it, and ``json.loads`` reads back the identical string: lossless, at no cost.
+JSON_ERRORS = "backslashreplace"
+
+
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write via a temporary file and rename, so readers never see half a manifest."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,7 +55,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
     data = redact_data(json.loads(json.dumps(data, default=str)))  # no key ever lands on disk
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with os.fdopen(fd, "w", encoding="utf-8", errors=JSON_ERRORS) as fh:
         json.dump(data, fh, indent=2, ensure_ascii=False, default=str)
         fh.write("\n")
     os.replace(tmp, path)
@@ -80,7 +90,8 @@ class RunWriter:
         self.run_dir = run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
         _drop_torn_tail(run_dir / SAMPLES)
-        self._fh: IO[str] = (run_dir / SAMPLES).open("a", encoding="utf-8")
+        self._fh: IO[str] = (run_dir / SAMPLES).open("a", encoding="utf-8",
+                                                     errors=JSON_ERRORS)
 
     def append(self, record: dict[str, Any], *, flush: bool = True) -> None:
         """Write one sample; ``flush=False`` leaves it buffered until :meth:`flush`."""
@@ -154,6 +165,22 @@ def read_records(run_dir: Path) -> list[dict[str, Any]]:
     return list(latest.values())
 
 
+def escape_surrogates(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings written as its escape ("\\ud800").
+
+    For the DataFrame of a run only: pandas stores text as UTF-8 and refuses a lone surrogate,
+    so :func:`load_run` shows it escaped, while ``samples.jsonl`` (and :func:`read_records`)
+    keep the exact text.
+    """
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {k: escape_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [escape_surrogates(v) for v in value]
+    return value
+
+
 def read_manifest(run_dir: Path) -> dict[str, Any]:
     path = run_dir / MANIFEST
     try:
@@ -185,17 +212,22 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any]) -> pd
         for name, value in (record.get("scores") or {}).items():
             row[f"score_{name}"] = math.nan if value is None else float(value)
         rows.append(row)
-    frame = pd.DataFrame(rows)
+    try:
+        frame = pd.DataFrame(rows)
+    except UnicodeEncodeError:  # a lone surrogate: pandas' strings must be valid UTF-8
+        frame = pd.DataFrame([escape_surrogates(row) for row in rows])
     if frame.empty:
         frame = pd.DataFrame(columns=["sample_id", "task", "variant", "model", "item_id",
-                                      "epoch", "error"])
+                                      "epoch", "error", "scoring_error"])
     for scorers in (manifest.get("scorers") or {}).values():
         for scorer in scorers:
             if f"score_{scorer['name']}" not in frame.columns:
                 frame[f"score_{scorer['name']}"] = math.nan
+    if "scoring_error" not in frame.columns:  # runs written before scoring errors existed
+        frame["scoring_error"] = None
     score_cols = [c for c in frame.columns if c.startswith("score_")]
-    if score_cols:  # an errored sample has no score, whatever a scorer wrote
-        frame.loc[frame["error"].notna(), score_cols] = math.nan
+    if score_cols:  # an errored sample (call or scoring) has no score, whatever was written
+        frame.loc[frame["error"].notna() | frame["scoring_error"].notna(), score_cols] = math.nan
     frame.attrs["manifest"] = manifest
     return frame
 

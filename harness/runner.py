@@ -52,12 +52,40 @@ def _retrieval_metrics(sample: Sample) -> dict[str, float | None]:
     }
 
 
+def short_error(exc: BaseException, limit: int = 300) -> str:
+    """``Type: first line of the message``, cut short, with any unencodable character (a lone
+    surrogate the message quotes from an answer) escaped, so it can be printed and stored."""
+    try:
+        first = (str(exc).strip().splitlines() or [""])[0]
+    except Exception:  # a message that cannot be made
+        first = ""
+    text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _score(plan: Plan, sample: Sample, output: str) -> tuple[str | None, dict[str, float],
+                                                             str | None]:
+    """Answer, scores and scoring error of one output: whatever a parser or scorer raises on
+    one answer is that sample's scoring error, never the run's end."""
+    answer = None
+    try:
+        answer = plan.variants[sample.variant].parsers[sample.task](output)
+        scores = {s.name: float(s.score(answer, sample.item.target))
+                  for s in plan.tasks[sample.task].scorers}
+        return answer, scores, None
+    except Exception as exc:  # any answer may break any parser
+        return answer, {}, short_error(exc)
+
+
 def build_record(
     plan: Plan, sample: Sample, run_id: str, completion: Completion | None, error: str | None
 ) -> dict[str, Any]:
-    answer, scores = (None, {})
+    """One sample's record. ``error``: the call failed; ``scoring_error``: the call answered but
+    parsing or scoring its answer raised. Either keeps the sample out of every score."""
+    answer, scores, scoring_error = None, {}, None
     if completion is not None and error is None:
-        answer, scores = plan.score(sample, completion.text)
+        answer, scores, scoring_error = _score(plan, sample, completion.text)
     return {
         "run_id": run_id,
         "sample_id": sample.sample_id,
@@ -75,6 +103,7 @@ def build_record(
         "answer": answer,
         "scores": scores,
         "error": error,
+        "scoring_error": scoring_error,
         "latency_s": completion.latency_s if completion else None,
         "input_tokens": completion.input_tokens if completion else None,
         "output_tokens": completion.output_tokens if completion else None,
@@ -190,7 +219,7 @@ async def execute(
         loop = asyncio.get_running_loop()
         while queue and outcome.stopped is None:
             record = await one(queue.popleft())
-            writer.append(record, flush=False)
+            record = _append(writer, record)
             if not flush_pending:
                 flush_pending = True
                 loop.call_soon(flush)
@@ -215,6 +244,22 @@ async def execute(
         writer.flush()
         restore_signals()
     return outcome
+
+
+def _append(writer: RunWriter, record: dict[str, Any]) -> dict[str, Any]:
+    """Write one record; one that cannot be written is written as a scoring error with the
+    output escaped, so a single odd answer neither ends the run nor vanishes from it."""
+    try:
+        writer.append(record, flush=False)
+        return record
+    except (ValueError, TypeError, RecursionError, OverflowError) as exc:  # not OSError
+        safe = {k: (v if k not in ("answer", "output") or v is None
+                    else str(v).encode("utf-8", "backslashreplace").decode("utf-8"))
+                for k, v in record.items() if k != "retrieved"}
+        safe.update(scores={}, scoring_error=f"record could not be written: {short_error(exc)}",
+                    retrieved=[])
+        writer.append(safe, flush=False)
+        return safe
 
 
 def _on_signals(outcome: Outcome, in_flight: Callable[[], int]) -> Callable[[], None]:

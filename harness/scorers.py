@@ -8,14 +8,15 @@ tests on differences for the second). Metrics over many scores live in ``harness
 from __future__ import annotations
 
 import json
-import math
 import re
 import string
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
+from harness import jsontext, numbers
 from harness.factories import check_factory
 
 Kind = Literal["binary", "graded"]
@@ -44,13 +45,16 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-_PUNCT = re.compile(rf"[{re.escape(string.punctuation)}]+$")
+# Trailing punctuation is cut with rstrip, not a regex: "[...]+$" retries from every position
+# of a long punctuation run and took minutes on an answer of 200,000 hyphens.
+_PUNCT = string.punctuation
 
 
 def normalize(text: str) -> str:
-    """Case, surrounding quotes and whitespace, trailing punctuation: differences no one grades."""
-    text = " ".join(text.strip().strip("\"'`*").split()).lower()
-    return _PUNCT.sub("", text).strip()
+    """Case, surrounding quotes and whitespace, trailing punctuation, a typographic minus:
+    differences no one grades."""
+    text = " ".join(text.strip().strip("\"'`*").split()).lower().replace("\u2212", "-")
+    return text.rstrip(_PUNCT).strip()
 
 
 @_register("exact_match", "binary")
@@ -58,9 +62,62 @@ def _exact_match() -> ScoreFn:
     return lambda answer, target: float(normalize(answer) == normalize(target))
 
 
+_SENTENCE_END = ".,;:!?"
+
+
+def _loose(text: str) -> str:
+    """Like :func:`normalize`, but a target's own punctuation ("c++", "U.S.") is kept; only
+    sentence punctuation at its end goes."""
+    text = " ".join(text.strip().strip("\"'`*").split()).lower().replace("\u2212", "-")
+    return text.rstrip(_SENTENCE_END).strip()
+
+
 @_register("includes", "binary")
 def _includes() -> ScoreFn:
-    return lambda answer, target: float(normalize(target) in normalize(answer))
+    """Whether the answer contains the target: a number as a whole number of the same value
+    ("7920" is not in "7920000000", nor in "-7920"; it is in "7,920 people"), text as whole
+    words ("paris" is in "Paris, France", not in "Parisian"). An empty target is in nothing."""
+
+    def score(answer: str, target: str) -> float:
+        number = _only_number(target)
+        if number is not None:
+            return float(any(numbers.same_value(found.text, number)
+                             for found in numbers.find_numbers(answer)))
+        want = _loose(target)
+        return float(bool(want) and _contains_words(_loose(answer), want))
+
+    return score
+
+
+def _contains_words(text: str, words: str) -> bool:
+    """Whether ``words`` occurs in ``text`` not inside a longer word (str.find, not a regex:
+    the target may be megabytes long, and compiling it as a pattern took seconds)."""
+    check_left, check_right = _word_char(words[0]), _word_char(words[-1])
+    at = text.find(words)
+    while at >= 0:
+        end = at + len(words)
+        if not (check_left and at > 0 and _word_char(text[at - 1])) and \
+                not (check_right and end < len(text) and _word_char(text[end])):
+            return True
+        at = text.find(words, at + 1)
+    return False
+
+
+def _word_char(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+_NUMBER_ONLY = re.compile(r"^[\s$€£¥₹%+\-\u2212.,/]*$")
+
+
+def _only_number(text: str) -> str | None:
+    """The canonical number ``text`` is, when it is a number and nothing else (currency and
+    percent signs aside); None for text such as "route 66"."""
+    found = numbers.find_numbers(text)
+    if len(found) != 1 or "\\" in text:
+        return None
+    rest = text[:found[0].start] + text[found[0].end:]
+    return found[0].text if _NUMBER_ONLY.match(rest) else None
 
 
 @_register("regex", "binary")
@@ -69,22 +126,18 @@ def _regex(pattern: str, ignore_case: bool = True) -> ScoreFn:
     return lambda answer, target: float(compiled.search(answer) is not None)
 
 
-def _to_number(text: str) -> float | None:
-    cleaned = text.strip().replace(",", "").rstrip(".").lstrip("$")
-    try:
-        value = float(cleaned)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
 @_register("numeric", "binary")
 def _numeric(tolerance: float = 1e-6, relative: float = 0.0) -> ScoreFn:
+    """The answer's number against the target's, within ``tolerance`` (absolute) or
+    ``relative`` (a share of the target). Numbers are read as :mod:`harness.numbers` reads
+    them: "-58", "−58", "$1,234.00", "45%", "1/2", "1.5e3". An answer holding no number, or
+    several (which one was meant?), scores 0."""
+
     def score(answer: str, target: str) -> float:
-        got, want = _to_number(answer), _to_number(target)
+        got, want = numbers.single_number(answer), numbers.single_number(target)
         if got is None or want is None:
             return 0.0
-        return float(abs(got - want) <= max(tolerance, relative * abs(want)))
+        return float(numbers.same_value(got, want, tolerance, relative))
 
     return score
 
@@ -115,11 +168,7 @@ def _token_f1() -> ScoreFn:
 
 
 def _load_object(text: str) -> dict[str, Any] | None:
-    try:
-        obj = json.loads(text)
-    except (json.JSONDecodeError, TypeError):
-        return None
-    return obj if isinstance(obj, dict) else None
+    return jsontext.load_object(text)
 
 
 @_register("json_valid", "binary")
@@ -155,10 +204,31 @@ def _json_fields(fields: list[str] | None = None) -> ScoreFn:
 
 
 def _same_field(got: Any, want: Any) -> bool:
-    """A JSON field matches when both are absent/null, or their normalised texts are equal."""
+    """A JSON field matches when both are absent/null, both are the same number (1 and 1.0),
+    or their normalised texts are equal (objects and arrays compared as sorted JSON)."""
     if got is None or want is None:
         return got is None and want is None
-    return normalize(str(got)) == normalize(str(want))
+    if _is_number(got) and _is_number(want):
+        return numbers.same_value(_number_text(got), _number_text(want))
+    return normalize(_field_text(got)) == normalize(_field_text(want))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+
+
+def _number_text(value: int | float | Decimal) -> str:
+    text = str(value) if not isinstance(value, float) else repr(value)
+    return numbers.single_number(text) or text
+
+
+def _field_text(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        try:
+            return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+        except (ValueError, TypeError, RecursionError):
+            return str(value)
+    return str(value)
 
 
 def check_scorer(name: str, args: dict[str, Any]) -> None:

@@ -228,7 +228,8 @@ class Baseline:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(self.dumps(), encoding="utf-8")
+        # lossless, as harness.results.JSON_ERRORS: a lone surrogate becomes its JSON escape
+        tmp.write_text(self.dumps(), encoding="utf-8", errors="backslashreplace")
         tmp.replace(path)
         return path
 
@@ -285,6 +286,8 @@ def _refuse_errors(rows: pd.DataFrame, column: str, manifest: dict[str, Any],
 def _entry(group: pd.DataFrame, column: str, max_output_chars: int) -> dict[str, Any]:
     """One item of one cell: its score per epoch, one output, its cluster and any error."""
     errors = [_text(e) for e in group["error"]] if "error" in group else [None] * len(group)
+    if "scoring_error" in group:  # an answer that could not be scored is excluded the same way
+        errors = [e or _text(s) for e, s in zip(errors, group["scoring_error"], strict=True)]
     scores = [None if err else _finite(s) for s, err in zip(group[column], errors, strict=True)]
     entry: dict[str, Any] = {"score": scores[0] if len(scores) == 1 else scores}
     outputs = [_text(o) for o, err in zip(group.get("output", [None] * len(group)), errors,

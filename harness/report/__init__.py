@@ -72,10 +72,13 @@ def write_report(
 
     text = redact(render_markdown(samples, manifest, figures=figures))
     path = out_dir / f"{run_id}.md"
-    path.write_text(text, encoding="utf-8")
+    # A lone surrogate in a model's output (kept as is in samples.jsonl) cannot be UTF-8; the
+    # report shows it as its escape, "\\ud800", rather than failing to be written.
+    path.write_text(text, encoding="utf-8", errors="backslashreplace")
     if html:
         from harness.report.html import render_html
 
         page = render_html(text, samples, image_root=out_dir, title=f"Run {run_id}")
-        path.with_suffix(".html").write_text(redact(page), encoding="utf-8")
+        path.with_suffix(".html").write_text(redact(page), encoding="utf-8",
+                                             errors="backslashreplace")
     return path

@@ -19,16 +19,24 @@ def summary_table(samples: pd.DataFrame) -> str:
     if samples.empty:
         return "no samples finished"
     table = summary(samples)
-    errors = samples.assign(failed=samples["error"].notna()).groupby(
-        ["task", "model", "variant"])["failed"].sum()
+    failed = samples["error"].notna()
+    unscored = (samples["scoring_error"].notna() & ~failed if "scoring_error" in samples
+                else failed & False)
+    counts = samples.assign(failed=failed, unscored=unscored).groupby(
+        ["task", "model", "variant"])[["failed", "unscored"]].sum()
     rows = []
     for _, row in table.sort_values(["task", "model", "mean"], ascending=[True, True, False]) \
             .iterrows():
+        key = (row["task"], row["model"], row["variant"])
+        got = counts.loc[key] if key in counts.index else None
         rows.append([row["task"], row["model"], row["variant"], pct(row["mean"]),
                      f"[{pct(row['ci_low'])}, {pct(row['ci_high'])}]", int(row["n"]),
-                     int(errors.get((row["task"], row["model"], row["variant"]), 0))])
-    table_text = text_table(["task", "model", "variant", "score %", "95% CI", "n", "errors"],
-                            rows)
+                     0 if got is None else int(got["failed"]),
+                     0 if got is None else int(got["unscored"])])
+    headers = ["task", "model", "variant", "score %", "95% CI", "n", "errors", "scoring errors"]
+    if not any(r[-1] for r in rows):  # shown only when an answer could not be scored
+        headers, rows = headers[:-1], [r[:-1] for r in rows]
+    table_text = text_table(headers, rows)
     comparisons = compare(samples, n_boot=0)
     sentences = best_variant_sentences(table, comparisons, plain=True)
     return "\n".join([table_text, "", *sentences])

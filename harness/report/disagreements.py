@@ -27,9 +27,10 @@ def first_outputs(samples: pd.DataFrame) -> pd.DataFrame:
 
     An item whose every sample errored shows ``[error] <message>`` as its output. Indexed by
     (task, model, variant, item_id), all as strings. The gate shows the same outputs.
+    ``answer`` is the parsed answer, shown beside the raw output (see :func:`parsed_answer`).
     """
     cols = [c for c in ("task", "model", "variant", "item_id", "epoch", "input", "target",
-                        "output", "error") if c in samples.columns]
+                        "output", "answer", "error", "scoring_error") if c in samples.columns]
     rows = samples[cols].copy()
     rows["_failed"] = rows["error"].notna() if "error" in rows else False
     rows = rows.sort_values(["_failed", *[c for c in ("epoch",) if c in cols]], kind="stable")
@@ -40,6 +41,29 @@ def first_outputs(samples: pd.DataFrame) -> pd.DataFrame:
         rows[key] = rows[key].astype(str)
     return rows.drop(columns="_failed").drop_duplicates(
         ["task", "model", "variant", "item_id"]).set_index(["task", "model", "variant", "item_id"])
+
+
+def parsed_answer(row: pd.Series | None) -> str | None:
+    """What the parser made of an output, as shown beside it: the answer, ``[scoring error]
+    <message>`` when parsing or scoring raised, None when there was no answer (a failed call).
+
+    Shown so that a parser that loses a sign or a digit is visible at a glance."""
+    if row is None:
+        return None
+    error = row.get("scoring_error")
+    if isinstance(error, str) and error:
+        return f"[scoring error] {error}"
+    answer = row.get("answer")
+    return answer if isinstance(answer, str) else None
+
+
+def _cell(mark: str, row: pd.Series | None) -> Markdown:
+    """A variant's cell: its mark, the parsed answer in bold, then the raw output."""
+    answer = parsed_answer(row)
+    output = md_inline(None if row is None else row.get("output"), 240)
+    if answer is None:
+        return Markdown(f"{mark} {output}")
+    return Markdown(f"{mark} answer **{md_inline(answer, 80)}** · output: {output}")
 
 
 def item_scores(samples: pd.DataFrame, task: str) -> tuple[pd.DataFrame, str]:
@@ -71,7 +95,8 @@ def disagreements_markdown(samples: pd.DataFrame, task: str, *, examples: int = 
     h = "#" * level
     won = "right where the other was wrong" if binary else "scored higher"
     lines = [f"{h} Where variants disagree", "",
-             f"Items one variant {won}, per pair of variants (each item's first sample shown).",
+             f"Items one variant {won}, per pair of variants (each item's first sample shown: "
+             "the parsed answer in bold, then the raw output).",
              ""]
     counts, sections = [], []
     several_models = wide.columns.get_level_values(0).nunique() > 1
@@ -96,10 +121,8 @@ def disagreements_markdown(samples: pd.DataFrame, task: str, *, examples: int = 
                     md_inline(str(item), 40),
                     md_inline(None if source is None else source.get("input"), 120),
                     md_inline(None if source is None else source.get("target"), 40),
-                    Markdown(f"{_mark(sa[item], binary)} "
-                             + md_inline(None if row_a is None else row_a.get("output"), 240)),
-                    Markdown(f"{_mark(sb[item], binary)} "
-                             + md_inline(None if row_b is None else row_b.get("output"), 240)),
+                    _cell(_mark(sa[item], binary), row_a),
+                    _cell(_mark(sb[item], binary), row_b),
                 ])
             title = f"{md_inline(a, 60)} vs {md_inline(b, 60)}" + (
                 f" ({md_inline(str(model), 60)})" if several_models else "")

@@ -58,7 +58,8 @@ pre{white-space:pre-wrap;word-break:break-word;margin:0;font-size:12.5px}
 .grid{display:grid;gap:8px;margin:.4em 0 1em}.col{border:1px solid #ddd;border-radius:4px}
 .col .head{background:#f3f3f3;padding:2px 6px;font-weight:600}.col pre{padding:6px}
 .ok{color:#176f2c}.bad{color:#a4281b}.item summary{cursor:pointer}
-.input{background:#fafafa;border-left:3px solid #ccc;padding:4px 8px;margin:.3em 0}"""
+.input{background:#fafafa;border-left:3px solid #ccc;padding:4px 8px;margin:.3em 0}
+.parsed{padding:2px 6px;border-bottom:1px dashed #ddd;font-size:13px}"""
 
 
 def _esc(text: object) -> str:
@@ -179,7 +180,8 @@ def _viewer(samples: pd.DataFrame, max_items: int) -> str:
     outputs = first_outputs(samples)
     parts = ["<h2 id=\"outputs-side-by-side\">Outputs side by side</h2>",
              "<p>Every variant's output per item (first sample), items where the variants "
-             "disagree first. All text is shown exactly as the model wrote it.</p>"]
+             "disagree first, each under the answer the parser took from it. All text is "
+             "shown exactly as the model wrote it.</p>"]
     for task in samples["task"].astype(str).drop_duplicates():
         wide, kind = item_scores(samples, task)
         for model in wide.columns.get_level_values(0).unique():
@@ -205,6 +207,8 @@ def _viewer(samples: pd.DataFrame, max_items: int) -> str:
 
 def _viewer_item(task: str, model: str, item: str, variants: list[str], scores: pd.Series,
                  outputs: pd.DataFrame, binary: bool, disagree: bool, expand: bool) -> str:
+    from harness.report.disagreements import parsed_answer
+
     first = next((outputs.loc[(task, model, v, item)] for v in variants
                   if (task, model, v, item) in outputs.index), None)
     text_in = "" if first is None else str(first.get("input") or "")
@@ -216,9 +220,14 @@ def _viewer_item(task: str, model: str, item: str, variants: list[str], scores: 
         shown = "–" if score != score else (("✓" if good else "✗") if binary else f"{score:.2f}")
         marks.append(f'<span class="{cls.strip()}">{_esc(variant)} {shown}</span>')
         key = (task, model, variant, item)
-        output = outputs.loc[key].get("output") if key in outputs.index else None
+        row = outputs.loc[key] if key in outputs.index else None
+        output = None if row is None else row.get("output")
+        answer = parsed_answer(row)
+        parsed = ("" if answer is None else
+                  f'<div class="parsed">parsed answer: <code>{_esc(answer or "(empty)")}</code>'
+                  "</div>")
         columns.append(f'<div class="col"><div class="head{cls}">{_esc(variant)} · {shown}</div>'
-                       f"<pre>{_esc('' if output is None else output)}</pre></div>")
+                       f"{parsed}<pre>{_esc('' if output is None else output)}</pre></div>")
     search = _esc(f"{item} {text_in}".lower())
     return (f'<details class="item{" disagree" if disagree else ""}" data-search="{search}"'
             f'{" open" if expand else ""}>'

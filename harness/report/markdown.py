@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from harness.report.mdtext import md_inline
 from harness.report.operations import INCOMPLETE, operations
 from harness.report.tables import markdown_table, pct
 
@@ -56,14 +57,17 @@ def _variant_table(task: str, samples: pd.DataFrame, table: pd.DataFrame) -> str
             row["model"], row["variant"], pct(row["mean"]),
             f"[{pct(row['ci_low'])}, {pct(row['ci_high'])}]", method, int(row["n"]),
             int(op["errors"]) if op is not None else 0,
+            int(op["scoring_errors"]) if op is not None else 0,
             _num(op, "input_tokens"), _num(op, "output_tokens"), _num(op, "latency_s", 2),
             retrieval,
         ])
-    headers = ["model", "variant", "score %", "95% CI", "interval", "n", "errors", "tokens in",
-               "tokens out", "service time s", "recall@k / MRR"]
+    headers = ["model", "variant", "score %", "95% CI", "interval", "n", "errors",
+               "scoring errors", "tokens in", "tokens out", "service time s", "recall@k / MRR"]
     if not any(r[-1] for r in rows):
         headers, rows = headers[:-1], [r[:-1] for r in rows]
-    return markdown_table(headers, rows, "llrrlrrrrrr"[: len(headers)])
+    if not any(r[7] for r in rows):  # the column appears when an answer could not be scored
+        headers, rows = headers[:7] + headers[8:], [r[:7] + r[8:] for r in rows]
+    return markdown_table(headers, rows, "llrrlrrrrrrr"[: len(headers)])
 
 
 def _num(op: Any, key: str, digits: int = 0) -> str:
@@ -75,12 +79,31 @@ def _num(op: Any, key: str, digits: int = 0) -> str:
 
 def _errors(samples: pd.DataFrame) -> list[str]:
     failed = samples[samples["error"].notna()]
-    if failed.empty:
-        return ["No sample failed."]
-    counts = failed.groupby("error").size().sort_values(ascending=False).head(5)
-    rows = [[n, err[:160]] for err, n in counts.items()]
-    return [f"{len(failed)} samples failed; they are excluded from every score.", "",
-            markdown_table(["count", "error"], rows, "rl")]
+    lines = ["No sample failed."]
+    if not failed.empty:
+        counts = failed.groupby("error").size().sort_values(ascending=False).head(5)
+        rows = [[n, err[:160]] for err, n in counts.items()]
+        lines = [f"{len(failed)} samples failed; they are excluded from every score.", "",
+                 markdown_table(["count", "error"], rows, "rl")]
+    return lines + _scoring_errors(samples)
+
+
+def _scoring_errors(samples: pd.DataFrame) -> list[str]:
+    """Answers that arrived but broke a parser or scorer: per variant, the exception's type and
+    message, so a parser bug is found rather than averaged away."""
+    if "scoring_error" not in samples:
+        return []
+    bad = samples[samples["scoring_error"].notna() & samples["error"].isna()]
+    if bad.empty:
+        return []
+    counts = bad.groupby(["task", "model", "variant", "scoring_error"], sort=False).size()
+    rows = [[n, task, model, variant, md_inline(str(err), 160)]
+            for (task, model, variant, err), n in counts.sort_values(ascending=False)
+            .head(10).items()]
+    return ["", f"{len(bad)} answers could not be scored (a parser or scorer raised on them); "
+            "they are excluded from every score.", "",
+            markdown_table(["count", "task", "model", "variant", "scoring error"], rows,
+                           "rllll")]
 
 
 def _incomplete(samples: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
@@ -149,14 +172,24 @@ def _figures(figures: list[tuple[str, str]]) -> list[str]:
             *[line for caption, src in figures for line in (f"![{caption}]({src})", "")]]
 
 
-def _sweep_sections(samples: pd.DataFrame, task: Any) -> list[str]:
-    """Factor effects of a sweep, flaky items and recommended repeats (each when it applies)."""
-    from harness.report.factorial import factorial_markdown, task_factorial
-    from harness.report.repeats import repeats_markdown
-
+def _task_part(samples: pd.DataFrame, task: Any) -> pd.DataFrame:
     part = samples[samples["task"] == task]
     part.attrs = dict(samples.attrs)
-    return [*factorial_markdown(task_factorial(part)), *repeats_markdown(part)]
+    return part
+
+
+def _factor_section(samples: pd.DataFrame, task: Any) -> list[str]:
+    """A sweep's factor effects and interactions (harness.report.factorial), if it has one."""
+    from harness.report.factorial import factorial_markdown, task_factorial
+
+    return factorial_markdown(task_factorial(_task_part(samples, task)))
+
+
+def _repeat_sections(samples: pd.DataFrame, task: Any) -> list[str]:
+    """Flaky items and recommended repeats (harness.report.repeats), when items repeat."""
+    from harness.report.repeats import repeats_markdown
+
+    return repeats_markdown(_task_part(samples, task))
 
 
 def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
@@ -184,13 +217,14 @@ def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
                   _variant_table(task, samples, tables.summary), "",
                   "Service time: mean seconds the model took to answer one call (for a local "
                   "model, its share of the batch's generation, not time spent queued).", ""]
+        lines += _factor_section(samples, task)  # next to the per-variant table
         part = samples[samples["task"] == task]  # this task's, not the last one's
         part.attrs = dict(samples.attrs)
         lines += [stats_markdown(part, variant_table=False, tables={task: tables}), ""]
-        lines += _sweep_sections(samples, task)
         lines += [matrix_markdown(samples, str(task), table=tables.variants),
                   *_figures((figures or {}).get(task, [])),
                   disagreements_markdown(samples, str(task)), ""]
+        lines += _repeat_sections(samples, task)
     lines += ["## Errors", "", *_errors(samples), *_incomplete(samples, manifest), "",
               "## Cost", "", *_costs(samples), ""]
     return "\n".join(lines)

@@ -1,5 +1,9 @@
 """What a run cost to produce: samples, errors, incomplete answers, tokens, latency and money
-per variant."""
+per variant.
+
+``errors`` counts failed calls, ``scoring_errors`` answers received but not scorable (a parser
+or scorer raised on them); both are kept out of every score.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +21,14 @@ def operations(samples: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     if samples.empty:
-        return pd.DataFrame(columns=[*KEYS, "samples", "errors", "cached", *INCOMPLETE,
+        return pd.DataFrame(columns=[*KEYS, "samples", "errors", "scoring_errors", "cached",
+                                     *INCOMPLETE,
                                      "input_tokens", "output_tokens", "latency_s", "cost_usd",
                                      "input_tokens_total", "output_tokens_total"])
     frame = samples.copy()
     frame["failed"] = frame["error"].notna()
+    frame["unscored"] = (frame["scoring_error"].notna() & ~frame["failed"]
+                         if "scoring_error" in frame else False)
     # Answers cut off, filtered or empty (harness.incomplete); older runs did not record it.
     kind = frame["incomplete"] if "incomplete" in frame else pd.Series(None, index=frame.index)
     for name in INCOMPLETE:
@@ -31,7 +38,7 @@ def operations(samples: pd.DataFrame) -> pd.DataFrame:
     ok = frame[~frame["failed"]]
     grouped = frame.groupby(KEYS, sort=False)
     out = grouped.agg(samples=("sample_id", "size"), errors=("failed", "sum"),
-                      cached=("cached", "sum"),
+                      scoring_errors=("unscored", "sum"), cached=("cached", "sum"),
                       **{name: (name, "sum") for name in INCOMPLETE})
     means = ok.groupby(KEYS, sort=False)[["input_tokens", "output_tokens", "latency_s"]].mean()
     cost = frame.groupby(KEYS, sort=False)["cost_usd"].sum(min_count=1)

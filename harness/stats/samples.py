@@ -6,8 +6,10 @@ the rules live in one place:
 * the metric of a task is the one named by the caller, else the first scorer the manifest lists
   for the task, else the first ``score_*`` column that has values for the task;
 * its kind is the manifest's, else ``binary`` when every finite value is 0 or 1;
-* a sample with a non-null ``error`` is excluded from every score and only counted; a sample
-  with no error but no score (the scorer did not apply) is excluded too;
+* a sample with a non-null ``error`` (the call failed) or ``scoring_error`` (its answer broke a
+  parser or scorer) is excluded from every score and only counted: ``n_errors`` counts both,
+  ``n_scoring_errors`` the second kind alone; a sample with no error but no score (the scorer
+  did not apply) is excluded too;
 * an item's cluster is the first non-null ``cluster`` among its samples; items with none are
   clusters of their own.
 """
@@ -89,7 +91,9 @@ def resolve_metric(df: pd.DataFrame, task: str, metric: str | None = None) -> Me
         if column not in df.columns:
             names = ", ".join(c.removeprefix(SCORE_PREFIX) for c in columns)
             raise StatsError(f"no scorer named {metric!r} in this run; it has: {names}")
-        ok_rows = rows if "error" not in rows.columns else rows[rows["error"].isna()]
+        ok_rows = rows
+        for col in ("error", "scoring_error"):
+            ok_rows = ok_rows[ok_rows[col].isna()] if col in ok_rows.columns else ok_rows
         if len(ok_rows) and not ok_rows[column].notna().any():
             return None
     else:
@@ -108,10 +112,12 @@ def resolve_metric(df: pd.DataFrame, task: str, metric: str | None = None) -> Me
 def _long_frame(df: pd.DataFrame, keys: list[str], pair_on: str, column: str) -> pd.DataFrame:
     long = df[[*keys, pair_on]].copy()
     long["score"] = pd.to_numeric(df[column], errors="coerce").astype(float)
-    if "error" in df.columns:
-        long["is_error"] = df["error"].notna().to_numpy()
-    else:
-        long["is_error"] = False
+    none = np.zeros(len(df), dtype=bool)
+    call = df["error"].notna().to_numpy(dtype=bool) if "error" in df.columns else none
+    scoring = (df["scoring_error"].notna().to_numpy(dtype=bool)
+               if "scoring_error" in df.columns else none)
+    long["is_scoring_error"] = scoring & ~call
+    long["is_error"] = call | scoring
     long["cluster"] = df["cluster"] if "cluster" in df.columns else None
     for optional in ("epoch", "answer"):
         if optional in df.columns:
@@ -130,9 +136,10 @@ def item_table(
 ) -> ItemTable:
     """Reduce a run's samples to one row per item and variant (or whatever ``axis`` names).
 
-    Columns of ``items``: the key columns, ``pair_on``, cluster, n_samples, n_errors, n_valid,
-    score, within_var, binary_item. An item whose samples all errored keeps its row, with a NaN
-    score, so the errors stay counted.
+    Columns of ``items``: the key columns, ``pair_on``, cluster, n_samples, n_errors (samples
+    excluded for an error of either kind), n_scoring_errors (those of them whose answer could
+    not be scored), n_valid, score, within_var, binary_item. An item whose samples all errored
+    keeps its row, with a NaN score, so the errors stay counted.
     """
     if not isinstance(df, pd.DataFrame):
         raise StatsError("expected the run's samples as a pandas DataFrame (or a run path)")
@@ -159,13 +166,15 @@ def item_table(
         long[key] = long[key].astype(str)
     by = [*keys, pair_on]
     base = long.groupby(by, sort=False, observed=True).agg(
-        n_samples=("score", "size"), n_errors=("is_error", "sum"), cluster=("cluster", "first")
+        n_samples=("score", "size"), n_errors=("is_error", "sum"),
+        n_scoring_errors=("is_scoring_error", "sum"), cluster=("cluster", "first")
     )
     valid = long[~long["is_error"] & np.isfinite(long["score"].to_numpy())]
     reduced = reduce_items(valid, by, reducer)
     items = base.join(reduced, how="left").reset_index()
     items["n_valid"] = items["n_valid"].fillna(0).astype(int)
     items["n_errors"] = items["n_errors"].astype(int)
+    items["n_scoring_errors"] = items["n_scoring_errors"].astype(int)
     items["binary_item"] = items["binary_item"].astype("boolean").fillna(False).astype(bool)
     return ItemTable(items=items, keys=keys, pair_on=pair_on, metrics=metrics, reducer=reducer)
 

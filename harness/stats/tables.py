@@ -33,10 +33,10 @@ from harness.stats.samples import ItemTable, item_table, level_order
 from harness.stats.variance import variance_split
 
 SUMMARY_COLUMNS = [
-    "metric", "kind", "reducer", "n", "n_samples", "n_errors", "epochs", "mean", "se",
-    "ci_low", "ci_high", "ci_method", "clustered", "n_clusters", "var_between", "var_within",
-    "within_share", "se_ratio_2x_items", "se_ratio_2x_repeats", "repeats_advice", "small_n",
-    "note",
+    "metric", "kind", "reducer", "n", "n_samples", "n_errors", "n_scoring_errors", "epochs",
+    "mean", "se", "ci_low", "ci_high", "ci_method", "clustered", "n_clusters", "var_between",
+    "var_within", "within_share", "se_ratio_2x_items", "se_ratio_2x_repeats", "repeats_advice",
+    "small_n", "note",
 ]
 COMPARE_COLUMNS = [
     "metric", "kind", "a", "b", "n_pairs", "n_items_dropped", "n_errors_skipped", "mean_a",
@@ -81,9 +81,11 @@ def _summary_row(
     nan = float("nan")
     scored = g[np.isfinite(g["score"].to_numpy(dtype=float))]
     n_errors = int(g["n_errors"].sum())
+    n_scoring = int(g["n_scoring_errors"].sum()) if "n_scoring_errors" in g else 0
     notes: list[str] = []
     if n_errors:
-        notes.append(f"{n_errors} errored sample(s) excluded")
+        notes.append(f"{n_errors} errored sample(s) excluded" + (
+            f" ({n_scoring} whose answer could not be scored)" if n_scoring else ""))
     no_valid = int((g["n_valid"] == 0).sum())
     if no_valid:
         notes.append(f"{no_valid} item(s) had no valid sample")
@@ -92,6 +94,7 @@ def _summary_row(
         notes.append(f"{short} item(s) had fewer valid samples than {reducer} needs")
     row: dict[str, Any] = {
         "n": len(scored), "n_samples": int(g["n_samples"].sum()), "n_errors": n_errors,
+        "n_scoring_errors": n_scoring,
         "epochs": int(g["n_samples"].max()) if len(g) else 0, "reducer": reducer,
     }
     if len(scored) == 0:

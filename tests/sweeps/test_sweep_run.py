@@ -71,6 +71,9 @@ def test_sweep_run_records_the_design_and_reports_the_true_effects(sweep_run) ->
 
     report = next((tmp_path / "reports").glob("*.md")).read_text(encoding="utf-8")
     assert "### Factors" in report
+    # next to the per-variant table, before the pairwise statistics
+    assert report.index("## Task `add`") < report.index("### Factors") < report.index(
+        "### Statistics for `add`")
     assert "`system` (`expert` vs `terse`) adds 62.5 points" in report
     assert "averaged over template" in report
     assert "Flaky items" in report and "t5 (1/2)" in report

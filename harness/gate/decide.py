@@ -34,8 +34,8 @@ def not_scored(rows: pd.DataFrame, column: str) -> pd.Series:
     bad = pd.Series(False, index=rows.index)
     if "error" in rows:
         bad |= rows["error"].notna()
-    extra = rows.get("score_error")
-    if extra is not None and column != "score_error":
+    extra = rows.get("scoring_error")
+    if extra is not None and column != "scoring_error":
         bad |= extra.map(lambda v: isinstance(v, str) and v != "")
     if column in rows:
         bad |= pd.to_numeric(rows[column], errors="coerce").isna()
@@ -51,7 +51,7 @@ def count_errors(cell: CellResult, rows: pd.DataFrame, column: str) -> None:
     cell.n_errors = int(bad.sum())
     if cell.n_errors:
         messages = []
-        for name in ("error", "score_error"):
+        for name in ("error", "scoring_error"):
             if name in rows and name != column:
                 messages += [str(v) for v in rows.loc[bad, name] if isinstance(v, str) and v]
         cell.first_error = messages[0][:300] if messages else "no score"

@@ -111,6 +111,27 @@ def test_a_cell_with_too_many_errors_is_never_a_pass(tmp_path: Path, errored: in
                                                             else "pass")
 
 
+def test_answers_that_could_not_be_scored_count_as_errors_of_the_cell(tmp_path: Path) -> None:
+    """A cell whose answers all broke the scorer is inconclusive, and the message says why."""
+    import json
+
+    write_run(tmp_path, "r1", {"a": ONES, "b": ONES})
+    run = write_run(tmp_path, "r2", {"a": ONES, "b": ONES})
+    path = run / "samples.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    for row in rows:
+        if row["variant"] == "a":
+            row["scores"] = {}
+            row["scoring_error"] = "RecursionError: JSON nested too deep"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = check_run(run, tmp_path / "r1", GateSettings(max_drop=0.3))
+    cells = {c.variant: c for c in result.cells}
+    assert cells["a"].status == "inconclusive" and cells["b"].status == "pass"
+    assert "30 of 30 samples failed" in cells["a"].reasons[0]
+    assert "RecursionError: JSON nested too deep" in cells["a"].reasons[0]
+    assert result.exit_code == 3
+
+
 def test_a_run_that_did_not_finish_is_not_judged_nor_saved(tmp_path: Path) -> None:
     from harness.gate.baseline import GateRunError
     from harness.results import RunWriter, read_manifest

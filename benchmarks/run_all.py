@@ -19,6 +19,8 @@ BENCHMARKS = [
     ("bench_hosted.py", [], ["--items", "200"]),
     ("bench_cache.py", [], ["--items", "200", "--repeat", "1"]),
     ("bench_local_model.py", [], ["--quick"]),
+    ("bench_sequential.py", [], ["--runs", "1000"]),
+    ("bench_schedule.py", [], []),
     ("bench_adaptive.py", [], ["--repeat", "1"]),
 ]
 

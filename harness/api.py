@@ -171,11 +171,20 @@ def run(
     reports_dir: str | Path | None = "reports",
     quiet: bool = False,
     client: Client | None = None,
+    until_decided: bool = False,
+    margin: float = 0.02,
+    alpha: float = 0.05,
+    monitor: Any = None,
     yes: bool = False,
     force: bool = False,
     **overrides: Any,
 ) -> pd.DataFrame:
     """Run an experiment and return its samples as a DataFrame (see ``load_run``).
+
+    ``until_decided`` stops the run as soon as every pair of variants is decided by an
+    anytime-valid confidence sequence at ``alpha`` (``harness.monitor``: a difference, or
+    equivalence within ``margin``); ``monitor(plan, finished_records)`` builds any other
+    monitor (the sequential gate's). The manifest then records ``stopped_early``.
 
     ``overrides`` are the command-line settings (limit, models, epochs, seed, concurrency,
     max_error_rate, max_cost_usd, cache, cache_dir, confirm_above_usd). Before any call the
@@ -208,18 +217,32 @@ def run(
     elif config is None:
         raise ConfigError("give an experiment file to run (or --resume <run-id>)")
     try:
+        if until_decided and monitor is None:
+            monitor = _pairwise(alpha, margin)
         return _run(config, old=old, lock=lock, results_dir=results_dir,
                     reports_dir=reports_dir, quiet=quiet, client=client, overrides=overrides,
-                    gate={"yes": yes, "force": force, "client": client, "quiet": quiet})
+                    gate={"yes": yes, "force": force, "client": client, "quiet": quiet},
+                    monitor=monitor)
     finally:
         if lock is not None:
             lock.release()
 
 
+def _pairwise(alpha: float, margin: float) -> Any:
+    from harness.monitor import PairwiseMonitor
+
+    for name, value, ok in (("--alpha", alpha, 0.0 < alpha < 0.5),
+                            ("--margin", margin, 0.0 <= margin < 1.0)):
+        if not ok:
+            raise ConfigError(f"{name} {value}: must be a fraction (0.05 means 5%), "
+                              f"{'between 0 and 0.5' if name == '--alpha' else 'below 1'}")
+    return lambda plan, done: PairwiseMonitor(plan, alpha=alpha, margin=margin, skip=done)
+
+
 def _run(
     config: str | Path | ExperimentConfig, *, old: dict[str, Any] | None, lock: RunLock | None,
     results_dir: Path, reports_dir: str | Path | None, quiet: bool, client: Client | None,
-    overrides: dict[str, Any], gate: dict[str, Any] | None = None,
+    overrides: dict[str, Any], gate: dict[str, Any] | None = None, monitor: Any = None,
 ) -> pd.DataFrame:
     from harness.budget import check_before_run
     from harness.plan import build_plan
@@ -238,6 +261,7 @@ def _run(
         register_model(model)
 
     skip: set[str] = set()
+    done: list[dict[str, Any]] = []
     prior_cost = 0.0
     if old is not None:
         from harness.resume import reusable
@@ -247,6 +271,7 @@ def _run(
         run_dir = lock.path.parent
         for record in reusable(plan, read_records(run_dir), run_id):
             skip.add(record["sample_id"])
+            done.append(record)
             if not record.get("cached"):
                 prior_cost += record.get("cost_usd") or 0.0
         check_before_run(plan, skip, prior_cost=prior_cost, **(gate or {}))
@@ -254,6 +279,7 @@ def _run(
         manifest = {**old, "status": "running", "resumed_at": now(),
                     **{k: fresh[k] for k in ("overrides", "config", "config_hash",
                                              "samples_planned", "experiment_path")}}
+        manifest.pop("stopped_early", None)  # this run goes on; a new stop records its own
     else:
         check_before_run(plan, **(gate or {}))  # before the run folder exists
         run_id = new_run_id(experiment.name)
@@ -261,9 +287,10 @@ def _run(
         lock = RunLock.acquire(run_dir)
         manifest = manifest_for(plan, run_id, "running", overrides)
     try:
+        watch = monitor(plan, done) if monitor is not None else None
         return _execute_run(plan, run_dir, run_id, manifest, skip, prior_cost,
                             results_dir=results_dir, reports_dir=reports_dir, quiet=quiet,
-                            client=client)
+                            client=client, monitor=watch)
     finally:
         if old is None:  # a resume's lock is released by run(), which took it
             lock.release()
@@ -272,7 +299,7 @@ def _run(
 def _execute_run(
     plan: Plan, run_dir: Path, run_id: str, manifest: dict[str, Any], skip: set[str],
     prior_cost: float, *, results_dir: Path, reports_dir: str | Path | None, quiet: bool,
-    client: Client | None,
+    client: Client | None, monitor: Any = None,
 ) -> pd.DataFrame:
     from harness.aio import run_async
     from harness.progress import Progress
@@ -293,10 +320,13 @@ def _execute_run(
     try:
         outcome = run_async(_execute_and_close(
             execute(plan, stack, writer, run_id=run_id, skip=skip, progress=progress,
-                    on_first_answer=prefetch), inner))
+                    on_first_answer=prefetch, monitor=monitor), inner))
         if outcome.interrupted:  # Ctrl-C: the calls in flight finished and were saved
             raise KeyboardInterrupt
-        if outcome.stopped:
+        if outcome.decision is not None:
+            status = "stopped_early"
+            manifest["stopped_early"] = _stopped_early(outcome.decision, plan, progress)
+        elif outcome.stopped:
             status = "stopped"
             stop_message = (f"run stopped: {outcome.stopped}; results so far are in {run_dir}; "
                             f"continue with: {resume_hint}")
@@ -324,6 +354,19 @@ def _execute_run(
         raise RunError(stop_message) if status != "interrupted" else _interrupted(stop_message)
     _check_error_rate(samples, experiment.max_error_rate, run_dir)
     return samples
+
+
+def _stopped_early(decision: Any, plan: Plan, progress: Any) -> dict[str, Any]:
+    """What the manifest (and the report) says about a run a monitor stopped: why, when, and
+    what the whole run would have cost (this run's cost per sample, times the planned ones)."""
+    done = max(1, progress.done)
+    planned = len(plan.samples)
+    return {"reason": decision.reason, "outcome": decision.outcome, "items": decision.items,
+            "items_planned": len({(s.task, s.item.id) for s in plan.samples}),
+            "samples": progress.done, "samples_planned": planned,
+            "cost_so_far": round(progress.cost, 6),
+            "estimated_full_cost": round(progress.cost * planned / done, 6),
+            "details": list(decision.details)}
 
 
 def estimate(

@@ -52,6 +52,18 @@ def _gate_options(parser: argparse.ArgumentParser) -> None:
                              "fails like a regression (exit 1 instead of 3)")
 
 
+def _sequential_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--until-decided", action="store_true",
+                        help="stop once every pair of variants is decided (anytime-valid "
+                             "confidence sequences: a difference, or equivalence within "
+                             "--margin), or at the run's size")
+    parser.add_argument("--margin", type=float, default=0.02,
+                        help="with --until-decided: differences within this are equivalent "
+                             "(default 0.02 = 2 points)")
+    parser.add_argument("--alpha", type=float, default=0.05,
+                        help="with --until-decided: error rate over all pairs (default 0.05)")
+
+
 def _run_options(parser: argparse.ArgumentParser) -> None:
     """What a command that runs an experiment may override in its file (run and check)."""
     parser.add_argument("--limit", type=int, help="evaluate only the first N items of each task")
@@ -137,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     _run_options(run)
     run.add_argument("--resume", metavar="RUN_ID",
                      help="finish an interrupted run, with the settings it was started with")
+    _sequential_options(run)
     run.add_argument("--dry-run", action="store_true",
                      help="print the estimate (calls, tokens, cost, time) and exit; calls no "
                           "model and writes no run folder")
@@ -183,6 +196,10 @@ def _parser() -> argparse.ArgumentParser:
     _gate_options(check)
     check.add_argument("--no-report", action="store_true", help="skip writing the run's report")
     check.add_argument("--html", action="store_true", help="also write the report as HTML")
+    check.add_argument("--sequential", action="store_true",
+                       help="stop the run as soon as the gate is decided: fail once a drop "
+                            "beyond --max-drop is certain, pass once every cell is shown "
+                            "within it (anytime-valid confidence sequences at --alpha)")
 
     compare = sub.add_parser("compare", help="the check's paired analysis between any two runs")
     compare.add_argument("run_a", help="the earlier run (folder or id), or a baseline file")
@@ -263,9 +280,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
         results_dir=args.results_dir,
         reports_dir=args.reports_dir,
         quiet=args.quiet,
+        until_decided=args.until_decided,
+        margin=args.margin,
+        alpha=args.alpha,
         **run_overrides(args),
     )
     print(summary_table(samples))
+    from harness.report.stopped import stopped_early_sentence
+
+    stopped = stopped_early_sentence(samples.attrs.get("manifest") or {})
+    if stopped:
+        details = (samples.attrs["manifest"]["stopped_early"].get("details") or [])
+        print("\n" + stopped.replace("<run-id>", str(samples.attrs["manifest"]["run_id"])))
+        for line in details:
+            print(f"  {line}")
     print(f"\nresults: {samples.attrs.get('run_dir')}")
     if samples.attrs.get("report"):
         print(f"report:  {samples.attrs['report']}")

@@ -34,6 +34,7 @@ from harness.prompting import (
     resolve_template,
     template_names,
 )
+from harness.schedule import interleave, schedule_window
 from harness.scorers import Scorer, build_scorer
 
 
@@ -397,5 +398,6 @@ def build_plan(
                                 parts=parts,
                             )
                         )
+    samples = interleave(samples, seed=experiment.seed, window=schedule_window(models))
     return Plan(experiment=experiment, tasks=tasks, variants=variants, models=models,
                 samples=samples)

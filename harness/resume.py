@@ -55,7 +55,7 @@ def reusable(plan: Plan, records: list[dict[str, Any]], run_id: str) -> list[dic
             changed[key] = explain(record.get("prompt_parts"), sample.parts)
     if changed:
         named = "; ".join(f"{t}/{v}/{m} item {i}: {why}"
-                          for (t, v, m, i), why in list(changed.items())[:SHOWN])
+                          for (t, v, m, i), why in sorted(changed.items())[:SHOWN])
         more = f"; and {len(changed) - SHOWN} more" if len(changed) > SHOWN else ""
         raise ConfigError(
             f"{plan.experiment.source}: {len(changed)} finished item(s) of run {run_id} would "

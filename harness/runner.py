@@ -14,7 +14,7 @@ import warnings
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from harness.errors import HarnessError
 from harness.incomplete import incomplete_error, incomplete_kind
@@ -29,7 +29,14 @@ class Outcome:
     fresh: int = 0  # samples attempted and not answered from the cache
     errors: int = 0
     stopped: str | None = None
+    decision: Any = None  # the monitor's StopDecision when it stopped the run (decided)
     interrupted: bool = False  # stopped by Ctrl-C (exit 130), not by a limit
+
+
+class Monitor(Protocol):
+    """Looks at each finished record; returns a decision (with ``reason``) to stop the run."""
+
+    def update(self, record: dict[str, Any]) -> Any: ...
 
 
 def _retrieval_metrics(sample: Sample) -> dict[str, float | None]:
@@ -131,6 +138,7 @@ async def execute(
     skip: set[str],
     progress: Progress,
     on_first_answer: Callable[[], None] | None = None,
+    monitor: Monitor | None = None,
 ) -> Outcome:
     """Run every sample of ``plan`` not in ``skip``; return what happened.
 
@@ -138,7 +146,9 @@ async def execute(
     the run is then waiting on a model, and the caller can use the idle time.
 
     Stops early (``Outcome.stopped`` says why, the run stays resumable) when the cost budget
-    is spent or when every one of the first ``EARLY_ABORT_AFTER`` samples failed.
+    is spent or when every one of the first ``EARLY_ABORT_AFTER`` samples failed, and when
+    ``monitor`` (``harness.monitor``) decides (``Outcome.decision``): calls in flight finish
+    and are saved, no new ones start.
     """
     experiment = plan.experiment
     queue = deque(s for s in plan.samples if s.sample_id not in skip)
@@ -187,6 +197,11 @@ async def execute(
         elif outcome.fresh == EARLY_ABORT_AFTER and outcome.errors == EARLY_ABORT_AFTER:
             outcome.stopped = (f"the first {EARLY_ABORT_AFTER} samples all failed; "
                                f"first error: {first_error[0]}")
+        elif monitor is not None:
+            decision = monitor.update(record)
+            if decision is not None:
+                outcome.decision = decision
+                outcome.stopped = decision.reason
 
     # Samples that finish in the same turn of the event loop are written with one flush at
     # its end: each flush is a system call that lets LiteLLM's worker threads take the GIL,

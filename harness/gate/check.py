@@ -354,8 +354,13 @@ def describe_changes(baseline: Baseline, manifest: dict[str, Any]) -> list[str]:
 
 
 def check_run(run: str | Path | pd.DataFrame, baseline: Baseline | str | Path,
-              settings: GateSettings | None = None, *, mode: str = "check") -> CheckResult:
-    """Compare an existing run (folder, id or loaded samples) with a baseline."""
+              settings: GateSettings | None = None, *, mode: str = "check",
+              sequential: bool = False) -> CheckResult:
+    """Compare an existing run (folder, id or loaded samples) with a baseline.
+
+    ``sequential``: the run was stopped early by ``check --sequential``'s own monitor, whose
+    decision (``harness.gate.sequential.apply_decision``) the caller applies; any other
+    unfinished run is refused."""
     from dataclasses import replace
 
     from harness.gate.baseline import require_finished
@@ -365,7 +370,8 @@ def check_run(run: str | Path | pd.DataFrame, baseline: Baseline | str | Path,
     base = baseline if isinstance(baseline, Baseline) else Baseline.load(baseline)
     samples = load_run(run) if not hasattr(run, "attrs") else run
     manifest = samples.attrs.get("manifest") or {}
-    require_finished(manifest, samples.attrs.get("run_dir"))
+    if not (sequential and manifest.get("status") == "stopped_early"):
+        require_finished(manifest, samples.attrs.get("run_dir"))
     if settings.max_error_rate is None:
         limit = (manifest.get("config") or {}).get("max_error_rate")
         settings = replace(settings, max_error_rate=float(limit) if limit is not None else 0.1)

@@ -92,6 +92,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             if args.experiment is not None:
                 print(f"--run given: checking {args.run}, not running {args.experiment}",
                       file=sys.stderr)
+            if getattr(args, "sequential", False):
+                raise GateInputError("--sequential decides while the experiment runs; it "
+                                     "cannot be used with --run")
             return emit(check_run(args.run, baseline, settings), args)
         if args.experiment is None:
             raise GateInputError("give an experiment file to run, or --run results/<run-id> "
@@ -100,9 +103,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         from harness.cli import run_overrides
         from harness.errors import ErrorRateExceeded, RunError
 
+        monitor = None
+        if getattr(args, "sequential", False):
+            from harness.gate.sequential import monitor_factory
+
+            monitor = monitor_factory(baseline, settings.alpha, settings.max_drop)
         try:
             samples = run(args.experiment, results_dir=args.results_dir, reports_dir=None,
-                          quiet=args.quiet, **run_overrides(args))
+                          quiet=args.quiet, monitor=monitor, **run_overrides(args))
         except ErrorRateExceeded as exc:
             # The run finished with many failed calls: judge what can be judged; the cells
             # with too many errors come out inconclusive (never a pass).
@@ -122,7 +130,14 @@ def cmd_check(args: argparse.Namespace) -> int:
             report = write_report(Path(samples.attrs["run_dir"]), args.reports_dir,
                                   html=args.html, samples=samples)
             samples.attrs["report"] = str(report)
-        return emit(check_run(samples, baseline, settings), args)
+        result = check_run(samples, baseline, settings, sequential=monitor is not None)
+        if monitor is not None:
+            from harness.gate.sequential import apply_decision, say_stopped
+
+            manifest = samples.attrs.get("manifest") or {}
+            print(say_stopped(manifest))
+            result = apply_decision(result, manifest)
+        return emit(result, args)
     except StatsError as exc:
         raise GateInputError(str(exc)) from None
 

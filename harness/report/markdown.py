@@ -27,6 +27,14 @@ def _header(samples: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
     ]
     if manifest.get("git_commit"):
         lines.append(f"- git commit: `{manifest['git_commit'][:12]}`")
+    from harness.report.stopped import stopped_early_sentence
+
+    stopped = stopped_early_sentence(manifest)
+    if stopped:
+        from harness.report.mdtext import cell
+
+        details = manifest["stopped_early"].get("details") or []
+        lines += ["", f"**{cell(stopped)}**", "", *[f"- {cell(d)}" for d in details]]
     return [*lines, ""]
 
 

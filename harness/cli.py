@@ -28,6 +28,23 @@ EPILOG = """examples:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad options are bad input like any other: one line naming the option and what to do,
+    exit 2, rather than argparse's usage block (subcommand parsers inherit this class)."""
+
+    def error(self, message: str) -> NoReturn:
+        import difflib
+        import re
+
+        found = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if found:
+            choices = re.findall(r"'([^']*)'", found.group(2))
+            close = difflib.get_close_matches(found.group(1), choices, n=1)
+            if close:
+                message += f"; did you mean '{close[0]}'?"
+        self.exit(2, f"harness: error: {message}; see '{self.prog} --help'\n")
+
+
 def _gate_options(parser: argparse.ArgumentParser) -> None:
     """What counts as a regression, and the reports CI reads (shared by check and compare)."""
     parser.add_argument("--alpha", type=float, default=0.05,
@@ -134,7 +151,7 @@ def run_overrides(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="harness",
         description="Compare prompt strategies with statistics you can trust.",
         epilog=EPILOG,

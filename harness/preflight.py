@@ -152,9 +152,21 @@ def check_folder(path: str | Path, flag: str) -> None:
     if not existing.is_dir():
         raise ConfigError(f"{flag} {path}: cannot create it, {existing} is a file; give "
                           "another folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
+    if not os.access(existing, os.W_OK | os.X_OK) or not _can_create_in(existing):
         raise ConfigError(f"{flag} {path}: {existing} is not writable; give a folder you can "
                           "write to")
+
+
+def _can_create_in(folder: Path) -> bool:
+    """Make and remove a folder in ``folder``: ``os.access`` says yes to root everywhere, even
+    on /proc or a read-only mount, where the run would then crash after its first calls."""
+    import tempfile
+
+    try:
+        tempfile.TemporaryDirectory(dir=folder, prefix=".harness-probe-").cleanup()
+    except OSError:
+        return False
+    return True
 
 
 def check_file(path: str | Path, flag: str) -> None:
@@ -162,9 +174,20 @@ def check_file(path: str | Path, flag: str) -> None:
     path = Path(path).expanduser()
     if path.is_dir():
         raise ConfigError(f"{flag} {path}: is a folder; give a file path")
-    if path.exists() and not os.access(path, os.W_OK):
+    if path.exists() and not (os.access(path, os.W_OK) and _can_append(path)):
         raise ConfigError(f"{flag} {path}: the file is not writable")
     check_folder(path.parent, flag)
+
+
+def _can_append(path: Path) -> bool:
+    """Open an existing file for appending (writes nothing): the check ``os.access`` cannot
+    make for root."""
+    try:
+        with path.open("ab"):
+            pass
+    except OSError:
+        return False
+    return True
 
 
 def check_outputs(folders: Mapping[str, str | Path | None],

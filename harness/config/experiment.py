@@ -12,13 +12,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from harness.config.task import ParserChain
-from harness.config.validation import Located, validate
+from harness.config.validation import Located, NoBoolNumbers, validate
 from harness.config.yaml_lines import KeyPath, dotted, line_for, load_yaml
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$"
 
 
-class VariantConfig(BaseModel):
+class VariantConfig(NoBoolNumbers):
     """A prompt strategy: a template plus the knobs that change what the model sees."""
 
     model_config = ConfigDict(extra="forbid")
@@ -74,7 +74,7 @@ class VariantConfig(BaseModel):
         return self
 
 
-class ModelConfig(BaseModel):
+class ModelConfig(NoBoolNumbers):
     """A model by its LiteLLM string, with the parameters sent on every call."""
 
     model_config = ConfigDict(extra="forbid")
@@ -125,7 +125,7 @@ class ModelConfig(BaseModel):
         return self.name or self.model
 
 
-class ExperimentConfig(BaseModel):
+class ExperimentConfig(NoBoolNumbers):
     """A whole experiment as written in ``experiments/<name>.yaml``."""
 
     model_config = ConfigDict(extra="forbid")

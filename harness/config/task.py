@@ -20,11 +20,11 @@ from pydantic import (
     model_validator,
 )
 
-from harness.config.validation import Located, validate
+from harness.config.validation import Located, NoBoolNumbers, validate
 from harness.config.yaml_lines import KeyPath, dotted, line_for, load_yaml
 
 
-class Step(BaseModel):
+class Step(NoBoolNumbers):
     """One parser or scorer: a registered name plus its arguments, written beside the name."""
 
     model_config = ConfigDict(extra="allow")
@@ -58,7 +58,7 @@ def _known_parsers(steps: list[Step]) -> list[Step]:
 ParserChain = Annotated[list[Step], BeforeValidator(_listify), AfterValidator(_known_parsers)]
 
 
-class CorpusConfig(BaseModel):
+class CorpusConfig(NoBoolNumbers):
     """The documents a RAG variant retrieves from."""
 
     model_config = ConfigDict(extra="forbid")
@@ -69,7 +69,7 @@ class CorpusConfig(BaseModel):
     title_field: str | None = None
 
 
-class TaskConfig(BaseModel):
+class TaskConfig(NoBoolNumbers):
     """A task as written in ``tasks/<name>/task.yaml``."""
 
     model_config = ConfigDict(extra="forbid")

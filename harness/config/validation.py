@@ -5,14 +5,37 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any, TypeVar
+import types
+from typing import Any, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, ValidationInfo, field_validator
 
 from harness.config.yaml_lines import KeyPath, dotted, line_for
 from harness.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def _number_types(annotation: Any) -> set[type]:
+    if get_origin(annotation) in (Union, types.UnionType):
+        return {t for arg in get_args(annotation) for t in _number_types(arg)}
+    return {annotation} if annotation in (bool, int, float) else set()
+
+
+class NoBoolNumbers(BaseModel):
+    """A base for config models: a YAML ``true``/``yes``/``on`` where a number belongs is an
+    error, not the number 1 (pydantic's lax mode reads ``limit: yes`` as a limit of 1 item,
+    and ``epochs: on`` as 1 epoch: a silently wrong run)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_number(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, bool) and info.field_name in cls.model_fields:
+            kinds = _number_types(cls.model_fields[info.field_name].annotation)
+            if kinds and bool not in kinds:
+                raise ValueError(f"Input should be a number, not {str(value).lower()} (YAML "
+                                 "reads yes/no/on/off/true/false as a switch); write a number")
+        return value
 
 
 class Located(ValueError):

@@ -5,6 +5,8 @@ Every row keeps the file line it came from, so a bad row is reported as ``file:l
 
 from __future__ import annotations
 
+import json
+
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,13 +97,22 @@ def load_items(task: TaskConfig, split: str) -> list[Item]:
             raise ConfigError(f"row has no '{task.id_field}' (the task's id_field); give every "
                               "row an id, or set id_field to the column that holds one",
                               file=path, line=line)
+        if isinstance(raw[task.id_field], (bool, list, tuple, dict)) or not str(
+                raw[task.id_field]).strip():
+            raise ConfigError(f"'{task.id_field}' (the task's id_field) is "
+                              f"{json.dumps(raw[task.id_field], default=str)[:60]}; an id is a string or a "
+                              "whole number, unique in the file", file=path, line=line)
         item_id = str(raw[task.id_field])
         if item_id in seen:
             raise ConfigError(f"duplicate id '{item_id}' (first at line {seen[item_id]}); ids "
                               "must be unique", file=path, line=line)
         seen[item_id] = line
         rationale = None
-        if task.rationale:
+        if task.rationale and split == task.fewshot_split and split != task.eval_split:
+            # A worked example that silently loses its reasoning changes what a reasoning
+            # variant shows the model ("The answer is 7." instead of the steps): say so.
+            rationale = _render(task, "rationale", task.rationale, row, path, line) or None
+        elif task.rationale:
             try:
                 rationale = render_string(task.rationale, row).strip() or None
             except RenderErrors:

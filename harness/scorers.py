@@ -132,6 +132,12 @@ def _numeric(tolerance: float = 1e-6, relative: float = 0.0) -> ScoreFn:
     ``relative`` (a share of the target). Numbers are read as :mod:`harness.numbers` reads
     them: "-58", "−58", "$1,234.00", "45%", "1/2", "1.5e3". An answer holding no number, or
     several (which one was meant?), scores 0."""
+    for key, value in (("tolerance", tolerance), ("relative", relative)):
+        # A negative tolerance scores every answer 0, a string fails every sample: refuse
+        # either when the task loads rather than report a silently wrong score.
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                0 <= value < float("inf")):
+            raise ValueError(f"{key} must be a number, 0 or more; got {value!r}")
 
     def score(answer: str, target: str) -> float:
         got, want = numbers.single_number(answer), numbers.single_number(target)

@@ -97,6 +97,9 @@ def retryable_status(status: int | None) -> bool:
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's text, or its type name when it has none."""
     text = str(exc).strip()
+    # Some LiteLLM errors carry a whole traceback after their message ("Invalid response
+    # object Traceback (most recent call last): ..."): the user's error line keeps the message.
+    text = text.split("Traceback (most recent call last)")[0].strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 
@@ -273,7 +276,11 @@ class LiteLLMClient:
         return self._completion(model, response, latency)
 
     def _completion(self, model: ModelConfig, response: Any, latency: float) -> Completion:
-        choice = response.choices[0]
+        choices = getattr(response, "choices", None)
+        if not choices:  # a 200 with "choices": [] is an answer-less reply, not an IndexError
+            raise ModelCallError("APIError: unreadable answer: the provider returned no "
+                                 "choices", retryable=False)
+        choice = choices[0]
         text = getattr(choice.message, "content", None) or ""
         # The local provider reports the time its batch took to generate: the model's service
         # time, not the time this request waited in the batch queue.

@@ -162,7 +162,9 @@ def _answer(computed: dict[Any, Any]) -> list[str]:
     sentences = best_variant_sentences(summary, comparisons)
     return ["## Which prompt is best", "", *[f"- {s}" for s in sentences], "",
             "Best means the highest mean score; significantly means the paired test's "
-            "adjusted p-value is below 0.05. Effects are in points, with 95% intervals.", ""]
+            "adjusted p-value is below 0.05. Effects are in points, with each pair's own 95% "
+            "interval, which is not corrected for the number of comparisons: an interval may "
+            "exclude 0 while the corrected p-value is not significant.", ""]
 
 
 def _figures(figures: list[tuple[str, str]]) -> list[str]:

@@ -53,11 +53,17 @@ def _against(best: str, other: str, rows: pd.DataFrame, adjusted: bool,
     p = float(r["p_adjusted"])
     if int(r["n_pairs"]) == 0 or not math.isfinite(p):
         return f"cannot be compared with {_q(other)} (no item scored by both)", False
-    detail = (f"{_signed(diff)} points, 95% CI [{points(low)}, {points(high)}], "
+    # The interval is the pair's own (uncorrected) one, the p-value is corrected over the
+    # table: without saying so, an interval that excludes 0 beside "not significant" reads
+    # as a contradiction.
+    label = " uncorrected" if adjusted else ""
+    detail = (f"{_signed(diff)} points, 95% CI{label} [{points(low)}, {points(high)}], "
               f"{_p(p, adjusted)}")
     if bool(r["significant"]) and diff > 0:
         return f"significantly better than {_q(other)} ({detail})", True
-    return f"not significantly different from {_q(other)} ({detail})", False
+    only_alone = adjusted and (low > 0 or high < 0)
+    after = " once corrected for multiple comparisons" if only_alone else ""
+    return f"not significantly different from {_q(other)}{after} ({detail})", False
 
 
 def best_variant_sentence(summary: pd.DataFrame, comparisons: pd.DataFrame, task: str,

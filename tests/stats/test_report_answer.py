@@ -40,7 +40,7 @@ def test_a_large_true_difference_is_called_significant(make_samples: Factory) ->
     assert "best is `strong`" in sentence
     assert "significantly better than `weak`" in sentence
     assert "not significantly" not in sentence
-    assert "points, 95% CI [" in sentence  # the effect and its interval
+    assert "points, 95% CI uncorrected [" in sentence  # the effect and its interval
 
 
 def test_equal_variants_are_not_called_different(make_samples: Factory) -> None:
@@ -129,3 +129,27 @@ def test_latency_is_labelled_service_time(make_samples: Factory) -> None:
     md = _report(make_samples(variants={"a": 0.5, "b": 0.6}, n_items=20))
     assert "service time s" in md and "latency s" not in md
     assert "not time spent queued" in md
+
+
+def test_an_interval_that_excludes_zero_only_before_correction_is_said_so() -> None:
+    """The pair's own interval excludes 0 but the Holm-adjusted p does not pass alpha: the
+    sentence must not read as "not different" beside an interval that says otherwise."""
+    from harness.report.verdicts import best_variant_sentence
+
+    summary = pd.DataFrame({"task": "t", "model": "m", "variant": ["z", "f", "c"],
+                            "mean": [0.75, 0.55, 0.50], "n": 40})
+    comparisons = pd.DataFrame({
+        "task": "t", "model": "m", "a": ["z", "z", "f"], "b": ["f", "c", "c"],
+        "diff": [0.20, 0.25, 0.05], "ci_low": [0.035, 0.11, -0.1],
+        "ci_high": [0.365, 0.39, 0.2], "p_adjusted": [0.077, 0.006, 0.6],
+        "significant": [False, True, False], "n_pairs": 40, "correction": "holm"})
+    sentence = best_variant_sentence(summary, comparisons, "t", "m")
+    assert ("not significantly different from `f` once corrected for multiple comparisons "
+            "(+20.0 points, 95% CI uncorrected [3.5, 36.5], p adj.=0.077)") in sentence
+    assert ("significantly better than `c` (+25.0 points, 95% CI uncorrected [11.0, 39.0], "
+            "p adj.=0.006)") in sentence
+    plain = comparisons.assign(correction="none", p_adjusted=[0.03, 0.002, 0.6],
+                               significant=[True, True, False])
+    sentence = best_variant_sentence(summary, plain, "t", "m")
+    assert "uncorrected" not in sentence and "once corrected" not in sentence
+    assert "significantly better than every other variant" in sentence

@@ -6,7 +6,6 @@ Every row keeps the file line it came from, so a bad row is reported as ``file:l
 from __future__ import annotations
 
 import json
-
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,9 +98,10 @@ def load_items(task: TaskConfig, split: str) -> list[Item]:
                               file=path, line=line)
         if isinstance(raw[task.id_field], (bool, list, tuple, dict)) or not str(
                 raw[task.id_field]).strip():
-            raise ConfigError(f"'{task.id_field}' (the task's id_field) is "
-                              f"{json.dumps(raw[task.id_field], default=str)[:60]}; an id is a string or a "
-                              "whole number, unique in the file", file=path, line=line)
+            shown = json.dumps(raw[task.id_field], default=str)[:60]
+            raise ConfigError(f"'{task.id_field}' (the task's id_field) is {shown}; an id is "
+                              "a string or a whole number, unique in the file", file=path,
+                              line=line)
         item_id = str(raw[task.id_field])
         if item_id in seen:
             raise ConfigError(f"duplicate id '{item_id}' (first at line {seen[item_id]}); ids "

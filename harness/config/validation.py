@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from pathlib import Path
 import types
+from pathlib import Path
 from typing import Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError, ValidationInfo, field_validator

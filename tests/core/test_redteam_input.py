@@ -32,7 +32,7 @@ from harness.testing.loopback import LoopbackServer
 ])
 def test_a_bad_option_is_one_line_and_exit_2(tmp_path: Path, args: tuple[str, ...],
                                              words: list[str]) -> None:
-    done, seconds = harness_cli(tmp_path, *args)
+    done, _ = harness_cli(tmp_path, *args)
     assert_bad_input(done, *words)
     assert "usage:" not in done.stderr
 

@@ -106,6 +106,27 @@ class ModelConfig(NoBoolNumbers):
             )
         return value
 
+    @field_validator("api_base")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        """A base that cannot work (no scheme, another scheme, no host, a bad port) would fail
+        every call only after its retries; refuse it before the first. (A key in its query
+        is allowed, as Gemini-style endpoints want it, and redacted wherever it is written.)"""
+        if value is None:
+            return value
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(value.strip())
+            parts.port  # noqa: B018 (raises on a port that is not a number)
+        except ValueError as exc:
+            raise ValueError(f"not a URL ({exc}); write it as "
+                             "http://host:port/v1") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("not an http(s) URL with a host; write it as "
+                             "http://host:port/v1 or https://host/v1")
+        return value
+
     @field_validator("model")
     @classmethod
     def _has_provider(cls, value: str) -> str:

@@ -185,3 +185,23 @@ def test_a_reply_without_choices_is_a_sample_error_not_an_index_error() -> None:
         assert not info.value.retryable
 
 
+
+
+# --- an api_base that cannot work fails before the first call, not after every retry -----
+
+
+@pytest.mark.parametrize(("base", "words"), [
+    ("not a url", "not an http(s) URL"),
+    ("ftp://127.0.0.1/v1", "not an http(s) URL"),
+    ("http:///v1", "not an http(s) URL"),
+    ("127.0.0.1:8000/v1", "not an http(s) URL"),
+    ("http://127.0.0.1:80x/v1", "not a URL"),
+])
+def test_an_api_base_that_cannot_work_is_bad_input(tmp_path: Path, add_task: Path, base: str,
+                                                   words: str) -> None:
+    """Was: seven attempts per sample, 35 s, then exit 3 with every sample failed."""
+    path = experiment(tmp_path, "X")
+    path.write_text(path.read_text().replace("'X/v1'", f"'{base}'"), encoding="utf-8")
+    done, seconds = harness_cli(tmp_path, "run", str(path), "--yes")
+    assert_bad_input(done, "models[0].api_base", words, results=tmp_path / "results")
+    assert seconds < 20

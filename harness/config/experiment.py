@@ -50,6 +50,16 @@ class VariantConfig(NoBoolNumbers):
             return {**value, "template": value["name"]}
         return value
 
+    @field_validator("vars", "system")
+    @classmethod
+    def _no_key(cls, value: Any) -> Any:
+        """vars and system are sent to the model in every prompt: a key there is a key in a
+        config file, handed to whoever serves the model."""
+        if _credential_value(value):
+            raise ValueError("never put an API key in a config file (this value has the shape "
+                             "of one, and would be sent in every prompt); remove it")
+        return value
+
     @field_validator("rag", mode="before")
     @classmethod
     def _on_off(cls, value: Any) -> Any:
@@ -254,6 +264,19 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     from harness.config.validation import dotted
 
     return dotted(loc)
+
+
+def _credential_value(value: Any) -> bool:
+    """Whether a string at any depth of ``value`` has a credential's shape (``sk-...``,
+    ``Bearer ...``): names are not judged, since a template variable called ``key`` is often
+    an answer key."""
+    from harness.redaction import looks_like_credential
+
+    if isinstance(value, dict):
+        return any(_credential_value(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_credential_value(v) for v in value)
+    return isinstance(value, str) and looks_like_credential(value)
 
 
 def _key_in(params: Any) -> bool:

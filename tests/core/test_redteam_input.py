@@ -205,3 +205,28 @@ def test_an_api_base_that_cannot_work_is_bad_input(tmp_path: Path, add_task: Pat
     done, seconds = harness_cli(tmp_path, "run", str(path), "--yes")
     assert_bad_input(done, "models[0].api_base", words, results=tmp_path / "results")
     assert seconds < 20
+
+
+# --- a key where it would be sent to the model in every prompt ---------------------------
+
+
+@pytest.mark.parametrize(("variant", "where"), [
+    ("{name: zero-shot, vars: {api: sk-proj-abcdefghijklmnopqrstuvwxyz012345}}", "vars"),
+    ("{name: zero-shot, vars: {h: [{auth: 'Bearer abcdefghijklmnopqrstuvwxyz0123'}]}}", "vars"),
+    ("{name: zero-shot, system: 'use sk-ant-api03-abcdefghijklmnopqrstuvwxyz012345'}", "system"),
+])
+def test_a_key_in_vars_or_system_is_refused(tmp_path: Path, variant: str, where: str) -> None:
+    path = tmp_path / "exp.yaml"
+    path.write_text(f"tasks: [add]\nvariants: [{variant}]\nmodels: [openai/x]\n")
+    with pytest.raises(ConfigError) as info:
+        load_experiment(path)
+    message = str(info.value)
+    assert f"variants[0].{where}: never put an API key in a config file" in message
+    assert "abcdefghijklmnop" not in message
+
+
+def test_ordinary_vars_named_key_are_fine(tmp_path: Path) -> None:
+    path = tmp_path / "exp.yaml"
+    path.write_text("tasks: [add]\nvariants: [{name: zero-shot, vars: {key: A, token: '<eos>'}, "
+                    "system: Be brief.}]\nmodels: [openai/x]\n")
+    assert load_experiment(path).variants[0].vars == {"key": "A", "token": "<eos>"}

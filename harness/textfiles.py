@@ -19,7 +19,7 @@ def decode(data: bytes, path: str | Path) -> str:
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
     try:
-        return data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
@@ -29,6 +29,13 @@ def decode(data: bytes, path: str | Path) -> str:
             f"as UTF-8{excel}",
             file=path, line=line,
         ) from None
+    nul = text.find("\x00")
+    if nul >= 0:  # valid UTF-8, but UTF-16 without a BOM (or a binary file) reads this way
+        line = text.count("\n", 0, nul) + 1
+        column = nul - (text.rfind("\n", 0, nul) + 1) + 1
+        raise ConfigError(f"holds a NUL byte (column {column}): it looks like UTF-16 or a "
+                          "binary file, not text; save the file as UTF-8", file=path, line=line)
+    return text
 
 
 def read_bytes(path: str | Path, what: str = "file") -> bytes:

@@ -230,3 +230,23 @@ def test_ordinary_vars_named_key_are_fine(tmp_path: Path) -> None:
     path.write_text("tasks: [add]\nvariants: [{name: zero-shot, vars: {key: A, token: '<eos>'}, "
                     "system: Be brief.}]\nmodels: [openai/x]\n")
     assert load_experiment(path).variants[0].vars == {"key": "A", "token": "<eos>"}
+
+
+# --- UTF-16 without a byte-order mark decodes as "UTF-8" full of NUL bytes ---------------
+
+
+@pytest.mark.parametrize(("name", "data", "line"), [
+    ("test.csv", "id,a,b\nx,1,2\n".encode("utf-16-le"), 1),  # was: "no cell for \x00a\x00"
+    ("test.jsonl", '{"id": "x", "a": 1, "b": 2}\n'.encode("utf-16-le"), 1),
+    ("test.csv", b"id,a,b\nx,1\x00,2\n", 2),  # was: read, and sent to the model
+])
+def test_a_data_file_with_nul_bytes_is_refused(tmp_path: Path, name: str, data: bytes,
+                                               line: int) -> None:
+    path = _task(tmp_path, "")
+    (path.parent / "data" / name).write_bytes(data)
+    path.write_text(path.read_text().replace("data/test.jsonl", f"data/{name}"))
+    task = load_task(path)
+    with pytest.raises(ConfigError) as info:
+        load_items(task, "test")
+    assert str(info.value).startswith(f"{task.data_path('test')}:{line}: holds a NUL byte")
+    assert "save the file as UTF-8" in str(info.value)

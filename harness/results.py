@@ -167,8 +167,25 @@ def read_records(run_dir: Path) -> list[dict[str, Any]]:
             if not isinstance(record, dict) or not isinstance(record.get("sample_id"), str):
                 raise ConfigError(f"{path}:{number}: not a sample record (no sample_id); the "
                                   "file was damaged: run the experiment again")
+            bad = _bad_score(record.get("scores"))
+            if bad is not None:
+                raise ConfigError(f"{path}:{number}: not a sample record (score {bad}); the "
+                                  "file was damaged: run the experiment again")
             latest[record["sample_id"]] = record
     return list(latest.values())
+
+
+def _bad_score(scores: Any) -> str | None:
+    """What is wrong with a record's scores (a mapping of scorer name to a number or null),
+    or None: a hand-edited "high" would otherwise crash the report, or be read as a number."""
+    if scores is None:
+        return None
+    if not isinstance(scores, dict):
+        return f"field is {type(scores).__name__}, not a mapping"
+    for name, value in scores.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            return f"'{name}' is {json.dumps(value)[:40]}, not a number"
+    return None
 
 
 def escape_surrogates(value: Any) -> Any:
@@ -190,7 +207,7 @@ def escape_surrogates(value: Any) -> Any:
 def read_manifest(run_dir: Path) -> dict[str, Any]:
     path = run_dir / MANIFEST
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{run_dir}: not a run folder (no {MANIFEST})") from None
     except json.JSONDecodeError as exc:
@@ -198,6 +215,10 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
     except ValueError:
         raise ConfigError(f"{path}: manifest is not valid UTF-8; the run folder was damaged") \
             from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("run_id"), str):
+        raise ConfigError(f"{path}: not a run manifest (no run_id); the run folder was damaged: "
+                          "run the experiment again")
+    return manifest
 
 
 def resolve_run_dir(path: str | Path, results_dir: str | Path = "results") -> Path:

@@ -250,3 +250,32 @@ def test_a_data_file_with_nul_bytes_is_refused(tmp_path: Path, name: str, data: 
         load_items(task, "test")
     assert str(info.value).startswith(f"{task.data_path('test')}:{line}: holds a NUL byte")
     assert "save the file as UTF-8" in str(info.value)
+
+
+# --- a damaged run folder: bad input (exit 2), not an internal error (exit 4) ------------
+
+
+def _run_folder(tmp_path: Path, manifest: str, samples: str) -> Path:
+    run = tmp_path / "results" / "r1"
+    run.mkdir(parents=True)
+    (run / "manifest.json").write_text(manifest, encoding="utf-8")
+    (run / "samples.jsonl").write_text(samples, encoding="utf-8")
+    return run
+
+
+_SAMPLE = {"sample_id": "s1", "task": "add", "variant": "v", "model": "m", "item_id": "t0",
+           "epoch": 0, "error": None, "scoring_error": None}
+
+
+@pytest.mark.parametrize(("manifest", "scores", "words"), [
+    ("[]", {"numeric": 1.0}, ["manifest.json", "not a run manifest"]),
+    ("{}", {"numeric": 1.0}, ["manifest.json", "not a run manifest"]),
+    ('{"run_id": "r1"}', {"numeric": "high"}, ["samples.jsonl:1", "'numeric' is \"high\""]),
+    ('{"run_id": "r1"}', {"numeric": True}, ["samples.jsonl:1", "not a number"]),
+    ('{"run_id": "r1"}', [1.0], ["samples.jsonl:1", "not a mapping"]),
+])
+def test_a_damaged_run_folder_is_bad_input(tmp_path: Path, manifest: str, scores: object,
+                                           words: list[str]) -> None:
+    run = _run_folder(tmp_path, manifest, json.dumps({**_SAMPLE, "scores": scores}) + "\n")
+    done, _ = harness_cli(tmp_path, "report", str(run))
+    assert_bad_input(done, *words)

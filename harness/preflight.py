@@ -33,6 +33,7 @@ def check_before_run(experiment: ExperimentConfig, *, results_dir: str | Path | 
     custom client replaces LiteLLM), and the folders it will write."""
     if models:
         check_models(experiment)
+        check_local_models(experiment)
     if results_dir is not None:
         check_folder(results_dir, "--results-dir")
     if reports_dir is not None:
@@ -84,6 +85,18 @@ def check_models(experiment: ExperimentConfig) -> None:
                 f"{model.model} needs an API key in the environment variable {names}, which is "
                 f"not set; export {missing[0]}=... (or name the variable that holds the key "
                 "with api_key_env)", **experiment.locate("models", index, "model"))
+
+
+def check_local_models(experiment: ExperimentConfig) -> None:
+    """Every ``hf/...`` model names an alias, a model folder, a .gguf file or a cached hub
+    id: otherwise every sample would fail in turn, after a run folder was made."""
+    for index, model in enumerate(experiment.models):
+        if model.model.startswith(LOCAL_PREFIX):
+            from harness.models.hf_loading import missing_model
+
+            problem = missing_model(model.model[len(LOCAL_PREFIX):])
+            if problem:
+                raise ConfigError(problem, **experiment.locate("models", index, "model"))
 
 
 def _api_base(model: ModelConfig) -> str | None:

@@ -184,6 +184,32 @@ def _not_found(name: str) -> ModelNotFoundError:
     )
 
 
+def missing_model(name: str) -> str | None:
+    """Why ``hf/<name>`` cannot load, found as :func:`_load_uncached` would find it but
+    without loading anything (for the checks before a run); None when it may load."""
+    if name in aliases():
+        return None
+    path = Path(name).expanduser()
+    if path.is_file() and path.suffix == ".gguf":
+        return None
+    if path.is_dir():
+        if (path / "config.json").is_file() or len(list(path.glob("*.gguf"))) == 1:
+            return None
+        return (f"hf/{name}: folder has no config.json (and not exactly one .gguf); pass a "
+                "HuggingFace model folder or hf/<file.gguf>")
+    if not name.startswith(("/", ".", "~")):
+        try:
+            from huggingface_hub import try_to_load_from_cache
+        except ImportError:  # cannot tell: the load will say
+            return None
+        try:
+            if isinstance(try_to_load_from_cache(name, "config.json"), str):
+                return None
+        except Exception:  # not a valid hub id either
+            pass
+    return str(_not_found(name))
+
+
 def _load_uncached(name: str) -> LoadedModel:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if name in aliases():

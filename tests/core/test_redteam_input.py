@@ -279,3 +279,21 @@ def test_a_damaged_run_folder_is_bad_input(tmp_path: Path, manifest: str, scores
     run = _run_folder(tmp_path, manifest, json.dumps({**_SAMPLE, "scores": scores}) + "\n")
     done, _ = harness_cli(tmp_path, "report", str(run))
     assert_bad_input(done, *words)
+
+
+# --- a local model that is not there: bad input before a run folder, not 100% failed -----
+
+
+@pytest.mark.parametrize(("model", "words"), [
+    ("hf/no-such-model-xyz", "not an alias"),
+    ("hf/exp.yaml", "not an alias"),  # a file that is not a .gguf
+    ("hf/tasks", "folder has no config.json"),  # a folder that is not a model
+])
+def test_a_local_model_that_cannot_load_is_bad_input(tmp_path: Path, add_task: Path,
+                                                     model: str, words: str) -> None:
+    """Was: a run folder, every sample failed with NotFoundError, exit 3."""
+    path = tmp_path / "exp.yaml"
+    path.write_text(f"tasks: [add]\nvariants: [zero-shot]\nmodels: ['{model}']\n")
+    done, _ = harness_cli(tmp_path, "run", str(path), "--yes",
+                          env={"HF_HUB_CACHE": str(tmp_path / "empty-hub-cache")})
+    assert_bad_input(done, "exp.yaml:3: models[0].model:", words, results=tmp_path / "results")

@@ -112,6 +112,26 @@ def _text_from_db(value: str | bytes) -> str:
     return value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else value
 
 
+def _retry_while_locked(step: Any, *, patience: float = 30.0) -> Any:
+    """Run one set-up statement, waiting while another process holds the file.
+
+    SQLite does not call its busy handler for every lock taken while a connection switches the
+    file to WAL or creates the tables, so several processes opening a new cache at the same
+    moment can see "database is locked" at once: the set-up is retried for ``patience``
+    seconds instead of giving up on a cache that is only busy."""
+    deadline = time.monotonic() + patience
+    delay = 0.01
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
 class ResponseCache:
     def __init__(
         self, path: Path, *, flush_every: int = 64, flush_interval: float = 0.5
@@ -130,10 +150,10 @@ class ResponseCache:
         )
         try:
             self.db.execute("PRAGMA busy_timeout=30000")
-            self.db.execute("PRAGMA journal_mode=WAL")
+            _retry_while_locked(lambda: self.db.execute("PRAGMA journal_mode=WAL"))
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute(_SCHEMA)
-            self.db.execute(_SENT_SCHEMA)
+            _retry_while_locked(lambda: self.db.execute(_SCHEMA))
+            _retry_while_locked(lambda: self.db.execute(_SENT_SCHEMA))
             have = {row[1] for row in self.db.execute("PRAGMA table_info(responses)")}
             for column, kind in _ADDED_COLUMNS.items():
                 if column not in have:

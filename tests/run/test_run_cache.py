@@ -7,6 +7,7 @@ import multiprocessing
 import sqlite3
 from pathlib import Path
 
+import pytest
 from loopback_models import adder
 from run_helpers import by_sample, write_experiment
 
@@ -92,3 +93,42 @@ def test_an_unusable_cache_file_does_not_stop_the_run(
         samples = harness.run(exp, results_dir=tmp_path / "r", reports_dir=None, quiet=True)
     assert samples["error"].isna().all() and len(server.received) == 6
     assert "response cache" in capsys.readouterr().err
+
+
+def _open_and_close(path: str) -> None:
+    ResponseCache(Path(path)).close()
+
+
+def test_processes_opening_a_new_cache_at_the_same_moment_all_get_it(tmp_path: Path) -> None:
+    # Switching a new file to WAL can report "database is locked" without waiting: CI once lost
+    # a worker that way. Every process must get a usable cache.
+    ctx = multiprocessing.get_context("fork")
+    for round_ in range(12):
+        path = tmp_path / f"new-{round_}.sqlite"
+        workers = [ctx.Process(target=_open_and_close, args=(str(path),)) for _ in range(8)]
+        for process in workers:
+            process.start()
+        for process in workers:
+            process.join(60)
+        assert [process.exitcode for process in workers] == [0] * 8
+
+
+def test_cache_set_up_waits_out_a_busy_file_instead_of_failing() -> None:
+    from harness.cache import _retry_while_locked
+
+    attempts = []
+
+    def step() -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise sqlite3.OperationalError("database is locked")
+        return "done"
+
+    assert _retry_while_locked(step) == "done"
+    assert len(attempts) == 3
+
+    def broken() -> None:
+        raise sqlite3.OperationalError("no such table: x")
+
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        _retry_while_locked(broken)

@@ -262,13 +262,20 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any]) -> pd
     return frame
 
 
-def load_run(path: str | Path) -> pd.DataFrame:
+def load_run(path: str | Path, scoring: str | None = None) -> pd.DataFrame:
     """The samples of a run as a DataFrame, one row per sample, scores as ``score_<name>``.
 
-    ``df.attrs["manifest"]`` holds the run's manifest (config, versions, scorer kinds).
+    The scores are the latest scoring of the run (``harness score`` stores each beside the
+    records, ``harness.scoring.versions``), else the run's own; ``scoring`` picks one by id
+    (or a unique prefix), ``"run"`` the run's own. ``df.attrs["manifest"]`` holds the run's
+    manifest (config, versions, scorer kinds), its ``scoring`` saying which scoring this is.
     """
+    from harness.scoring.versions import apply_scoring, expand_scorers
+
     run_dir = resolve_run_dir(path)
     manifest = read_manifest(run_dir)
-    frame = records_frame(read_records(run_dir), manifest)
+    records, manifest = apply_scoring(run_dir, read_records(run_dir), manifest, scoring)
+    manifest["scorers"] = expand_scorers(manifest.get("scorers") or {}, records)
+    frame = records_frame(records, manifest)
     frame.attrs["run_dir"] = str(run_dir)
     return frame

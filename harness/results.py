@@ -262,6 +262,20 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any]) -> pd
     return frame
 
 
+def _infer_kinds(frame: pd.DataFrame, manifest: dict[str, Any]) -> None:
+    """A scorer whose kind its config did not say (a user's) is pass/fail when every value it
+    gave in that task is 0 or 1, else graded: what the statistics would infer anyway, written
+    down so the report can say it."""
+    from harness.stats.samples import infer_kind
+
+    for task, entries in (manifest.get("scorers") or {}).items():
+        for entry in entries if isinstance(entries, list) else []:
+            column = f"score_{entry.get('name')}"
+            if isinstance(entry, dict) and entry.get("kind") not in ("binary", "graded") \
+                    and column in frame.columns:
+                entry["kind"] = infer_kind(frame.loc[frame["task"] == task, column])
+
+
 def load_run(path: str | Path, scoring: str | None = None) -> pd.DataFrame:
     """The samples of a run as a DataFrame, one row per sample, scores as ``score_<name>``.
 
@@ -277,5 +291,6 @@ def load_run(path: str | Path, scoring: str | None = None) -> pd.DataFrame:
     records, manifest = apply_scoring(run_dir, read_records(run_dir), manifest, scoring)
     manifest["scorers"] = expand_scorers(manifest.get("scorers") or {}, records)
     frame = records_frame(records, manifest)
+    _infer_kinds(frame, manifest)
     frame.attrs["run_dir"] = str(run_dir)
     return frame

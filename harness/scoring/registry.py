@@ -9,10 +9,14 @@ one call::
     from harness.scoring.registry import register_scorer_type
     register_scorer_type("judge", build_judge, check=check_judge)
 
-after which ``{name: helpful, judge: openai/gpt-4o-mini, rubric: helpfulness}`` in a task file
-is built by ``build_judge(spec, context)``. An entry's type is, in order: its ``type:`` key;
-the one registered type whose key the entry holds (``judge:`` above, ``function:`` for
-python); ``python`` for a bare ``module:function`` string; otherwise ``string``.
+in a module listed in ``TYPE_MODULES`` (below), after which ``{name: helpful, judge:
+openai/gpt-4o-mini, rubric: helpfulness}`` in a task file is built by
+``build_judge(spec, context)``: a :class:`ScorerSpec` in (name, args, kind), a ``ScorerFn``
+out, with the run's client stack in ``context.client`` for calling the judge.
+
+An entry's type is, in order: its ``type:`` key; the one registered type whose key the entry
+holds (``judge:`` above, ``function:`` for python); ``python`` for a bare ``module:function``
+string; otherwise ``string``.
 """
 
 from __future__ import annotations
@@ -113,9 +117,21 @@ def scorer_type(name: str) -> ScorerType:
     return _TYPES[name]
 
 
+# Modules that register scorer types when imported, loaded before the first task file's
+# scorers are read. A new type (judges, RAG metrics) adds its module here: one line.
+TYPE_MODULES: list[str] = ["harness.scoring.builtin"]
+_types_loaded = False
+
+
 def _load_builtins() -> None:
-    if "string" not in _TYPES:
-        import harness.scoring.builtin  # noqa: F401  (registers string and python)
+    global _types_loaded
+    if _types_loaded:
+        return
+    _types_loaded = True
+    import importlib
+
+    for module in TYPE_MODULES:
+        importlib.import_module(module)
 
 
 def spec_from_entry(name: str, args: Mapping[str, Any]) -> ScorerSpec:

@@ -15,6 +15,7 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -86,6 +87,19 @@ def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
+def _import_installed(name: str) -> ModuleType:
+    """Import an installed module, never one that merely sits in the working folder (which
+    ``python -m`` puts on the path): the project's own modules are found by path above."""
+    cwd = os.getcwd()
+    saved = sys.path[:]
+    sys.path[:] = [p for p in saved if p not in ("", ".") and
+                   os.path.abspath(p) != cwd]
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path[:] = saved
+
+
 def resolve(ref: str, task_file: Path) -> tuple[Callable[..., Any], Path | None]:
     """The callable ``ref`` names and the file it came from (None for an installed module);
     ValueError saying where it was looked for when there is none."""
@@ -96,7 +110,7 @@ def resolve(ref: str, task_file: Path) -> tuple[Callable[..., Any], Path | None]
         module = _load_file(path, root)
     else:
         try:
-            module = importlib.import_module(module_name)
+            module = _import_installed(module_name)
         except ModuleNotFoundError as exc:
             if exc.name and module_name.startswith(exc.name):
                 where = " or ".join(str(r) for r in search_roots(task_file))

@@ -149,3 +149,17 @@ def test_a_sample_finished_after_a_scoring_is_not_mixed_into_it(
     samples = harness.load_run(run_dir).set_index("sample_id")
     assert samples.loc[late, "scoring_error"].startswith("not in scoring ")
     assert samples["scoring_error"].notna().sum() == 1
+
+
+def test_score_with_an_unknown_scorer_is_one_line_exit_2_and_stores_nothing(
+        tmp_path: Path, buggy_run) -> None:  # type: ignore[no-untyped-def]
+    _, run_dir, _ = buggy_run
+    for bad, says in (("exact_macth", "unknown scorer 'exact_macth'"),
+                      ("nowhere:fn", "no module 'nowhere'")):
+        done = subprocess.run([sys.executable, "-m", "harness", "score", str(run_dir),
+                               "--scorers", "numeric", bad, "--no-report"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.count("\n") == 1 and f"--scorers {bad}: " in done.stderr
+        assert says in done.stderr
+    assert list_scorings(run_dir) == []

@@ -82,7 +82,9 @@ def test_a_user_scorer_returns_several_named_scores_with_explanations(
             assert pd.isna(careful["score_level_zero"])
     # the statistics find the names the scorer gave (not its own name, which no sample has)
     scorers = samples.attrs["manifest"]["scorers"]["add"]
-    assert [s["name"] for s in scorers] == ["numeric", "right", "saw_input", "level_zero"]
+    assert [(s["name"], s["kind"]) for s in scorers] == [
+        ("numeric", "binary"), ("right", "binary"), ("saw_input", "binary"),
+        ("level_zero", "binary")]
     summary = harness.summary(samples, metric="right").set_index("variant")
     assert summary.loc["careful", "mean"] == 1.0 and summary.loc["hasty", "mean"] == 0.0
     # explanation and metadata are kept in the record

@@ -38,6 +38,9 @@ def to_score(value: Any, name: str) -> Score | None:
     if value is None:
         return None
     if isinstance(value, Score):
+        number = value.value
+        if type(number) is float and 0.0 <= number <= 1.0:  # the common case, as it is
+            return value
         return Score(value=_number(value.value, name), answer=value.answer,
                      explanation=value.explanation, metadata=dict(value.metadata))
     if isinstance(value, Mapping) and "value" in value:

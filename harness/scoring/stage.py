@@ -136,17 +136,23 @@ class ScoringStage:
         """Parse and score one record; a record whose call failed is not scored."""
         if not record.answered:
             return Scored()
-        parse = self.parsers.get((record.task, record.variant))
-        if parse is None:
-            return Scored(error=f"LookupError: no parser for task '{record.task}', variant "
-                                f"'{record.variant}'")
         assert record.output is not None
-        try:
-            answer = parse(record.output)
-        except Exception as exc:  # any answer may break any parser
-            return Scored(error=f"{short_error(exc)} (in the parser)")
-        parsed = dataclasses.replace(record, answer=answer)
+        answer, failed = self._parse(record.task, record.variant, record.output)
+        if failed is not None:
+            return failed
+        parsed = record if record.answer == answer else dataclasses.replace(record,
+                                                                            answer=answer)
         return await self._apply(parsed, self.scorers.get(record.task, ()))
+
+    def _parse(self, task: str, variant: str, output: str) -> tuple[str | None, Scored | None]:
+        parse = self.parsers.get((task, variant))
+        if parse is None:
+            return None, Scored(error=f"LookupError: no parser for task '{task}', variant "
+                                      f"'{variant}'")
+        try:
+            return parse(output), None
+        except Exception as exc:  # any answer may break any parser
+            return None, Scored(error=f"{short_error(exc)} (in the parser)")
 
     async def _apply(self, record: SampleRecord, scorers: Sequence[StageScorer]) -> Scored:
         results: list[tuple[StageScorer, Any]] = []
@@ -179,16 +185,24 @@ class ScoringStage:
             return await awaitable
 
     async def score_into(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Score a record written as a dict (``samples.jsonl``'s form), in place."""
-        if data.get("error") is not None or data.get("output") is None:
+        """Score a record written as a dict (``samples.jsonl``'s form), in place: the runner's
+        path, so the answer is parsed before the typed record is made (made once)."""
+        output = data.get("output")
+        if data.get("error") is not None or not isinstance(output, str):
             data.update(answer=None, scores={}, scoring_error=None)
             return data
+        answer, failed = self._parse(str(data.get("task")), str(data.get("variant")), output)
+        if failed is not None:
+            data.update(failed.fields())
+            return data
+        data["answer"] = answer
         try:
             record = SampleRecord.from_dict(data)
         except Exception as exc:  # a record the schema cannot read
-            data.update(answer=None, scores={}, scoring_error=short_error(exc))
+            data.update(scores={}, scoring_error=short_error(exc))
             return data
-        data.update(_fill((await self.score(record)).fields()))
+        scored = await self._apply(record, self.scorers.get(record.task, ()))
+        data.update(_fill(scored.fields()))
         return data
 
     async def score_all(self, records: Iterable[SampleRecord]) -> list[Scored]:

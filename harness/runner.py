@@ -164,7 +164,7 @@ async def execute(
         kind = incomplete_kind(completion)
         error = (incomplete_error(kind, completion)
                  if kind is not None and experiment.incomplete_answers == "error" else None)
-        return await stage.score_into(build_record(plan, sample, run_id, completion, error))
+        return build_record(plan, sample, run_id, completion, error)
 
     def note(record: dict[str, Any]) -> None:
         failed = record["error"] is not None
@@ -200,22 +200,42 @@ async def execute(
         flush_pending = False
         writer.flush()
 
-    async def worker() -> None:
+    def finished(record: dict[str, Any]) -> None:
         nonlocal flush_pending
-        loop = asyncio.get_running_loop()
+        record = _append(writer, record)
+        if not flush_pending:
+            flush_pending = True
+            asyncio.get_running_loop().call_soon(flush)
+        note(record)
+
+    # Records of tasks whose scorers may wait (a judge calling a model) are scored beside the
+    # calls, not in the worker's way: the worker goes on to its next call at once. At most
+    # ``stage.concurrency`` such records are pending; string scorers run inline.
+    scoring: set[asyncio.Task[None]] = set()
+
+    async def score_and_write(record: dict[str, Any]) -> None:
+        finished(await stage.score_into(record))
+
+    async def worker() -> None:
         while queue and outcome.stopped is None:
             record = await one(queue.popleft())
-            record = _append(writer, record)
-            if not flush_pending:
-                flush_pending = True
-                loop.call_soon(flush)
-            note(record)
+            if not stage.may_wait(record["task"]):
+                finished(await stage.score_into(record))
+                continue
+            while len(scoring) >= stage.concurrency:
+                await asyncio.wait(scoring, return_when=asyncio.FIRST_COMPLETED)
+            task = asyncio.create_task(score_and_write(record))
+            scoring.add(task)
+            task.add_done_callback(scoring.discard)
 
     workers = [asyncio.create_task(worker()) for _ in range(min(experiment.concurrency,
                                                                   len(queue)))]
-    restore_signals = _on_signals(outcome, lambda: sum(not w.done() for w in workers))
+    restore_signals = _on_signals(outcome, lambda: sum(not w.done() for w in workers) +
+                                  len(scoring))
     try:
         await asyncio.gather(*workers)
+        while scoring:  # the answers are in and paid for: score and write every one
+            await asyncio.gather(*scoring)
     except asyncio.CancelledError:
         # Ctrl-C: LiteLLM leaves the coroutines of calls it had not started yet unawaited,
         # and Python would print a RuntimeWarning for each under the "how to resume" line.
@@ -223,10 +243,10 @@ async def execute(
                                 category=RuntimeWarning)
         raise
     finally:
-        for task in workers:
+        for task in [*workers, *scoring]:
             task.cancel()
         # Let cancelled workers unwind (closing their connections) before the loop closes.
-        await asyncio.gather(*workers, return_exceptions=True)
+        await asyncio.gather(*workers, *scoring, return_exceptions=True)
         writer.flush()
         restore_signals()
     return outcome

@@ -113,6 +113,16 @@ class ScoringStage:
         self.scorers = {task: list(fns) for task, fns in scorers.items()}
         self._limit = asyncio.Semaphore(max(1, concurrency))
         self.concurrency = max(1, concurrency)
+        self._waits: dict[str, bool] = {}
+
+    def may_wait(self, task: str) -> bool:
+        """Whether ``task`` has a scorer that may wait (anything but a string scorer): its
+        records are then scored beside the model calls rather than before the next one."""
+        flag = self._waits.get(task)
+        if flag is None:
+            flag = self._waits[task] = any(s.spec.type != "string"
+                                           for s in self.scorers.get(task, ()))
+        return flag
 
     @classmethod
     def for_plan(cls, plan: Any, *, client: Any = None,

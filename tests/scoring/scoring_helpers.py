@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from pathlib import Path
 
 KEY_ENV = "HARNESS_SCORING_TEST_KEY"
@@ -62,3 +63,8 @@ def set_task(tmp_path: Path, *, parser: str, scorers: str) -> Path:
         f"scorers: {scorers}\n",
         encoding="utf-8")
     return path
+
+
+# For the test that scoring does not hold up the calls: a scorer waits on this until the
+# model has received more calls than the workers could make if each waited for its scoring.
+RELEASE = threading.Event()

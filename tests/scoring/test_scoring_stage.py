@@ -125,3 +125,44 @@ def test_a_bad_entry_of_a_registered_type_is_refused_at_load(
     with pytest.raises(ConfigError) as caught:
         load_task(tmp_path / "tasks" / "add")
     assert str(caught.value).endswith("task.yaml:7: scorers[0]: contains: must be a string")
+
+
+WAITING = '''
+import asyncio
+
+from scoring_helpers import RELEASE
+
+
+async def waits(record):
+    for _ in range(300):  # 3 s at most
+        if RELEASE.is_set():
+            return 1.0
+        await asyncio.sleep(0.01)
+    return 0.0
+'''
+
+
+def test_a_waiting_scorer_does_not_hold_up_the_model_calls(tmp_path: Path, key: str) -> None:
+    """A judge scoring one answer must not keep the worker from its next call: the scorer
+    here waits until the model has had 8 calls, which 4 workers each waiting on a scoring
+    (4 calls) could never make."""
+    from scoring_helpers import RELEASE
+
+    RELEASE.clear()
+    calls = [0]
+
+    def model(messages: list[dict[str, str]], body: dict) -> str:
+        calls[0] += 1
+        if calls[0] >= 8:
+            RELEASE.set()
+        return careful_adder(messages, body)
+
+    with LoopbackServer(model) as server:
+        exp = write_project(tmp_path, server.url, scorers="[numeric, grading:waits]",
+                            module=WAITING)
+        samples = harness.run(exp, results_dir=tmp_path / "results", reports_dir=None,
+                              quiet=True)
+    assert samples["scoring_error"].isna().all() and len(samples) == 2 * N_ITEMS
+    assert samples["score_waits"].tolist() == [1.0] * (2 * N_ITEMS)
+    assert (samples.groupby("variant")["score_numeric"].mean().to_dict()
+            == {"careful": 1.0, "hasty": 0.0})

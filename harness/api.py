@@ -323,6 +323,8 @@ def _execute_run(
         outcome = run_async(_execute_and_close(
             execute(plan, stack, writer, run_id=run_id, skip=skip, progress=progress,
                     on_first_answer=prefetch, monitor=monitor), inner))
+        if outcome.hook_errors:  # whole-run scoring that failed (harness.scoring.hooks)
+            manifest["run_hook_errors"] = outcome.hook_errors
         if outcome.interrupted:  # Ctrl-C: the calls in flight finished and were saved
             raise KeyboardInterrupt
         if outcome.decision is not None:

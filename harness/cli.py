@@ -198,13 +198,15 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("run", help="run folder or run id")
     score.add_argument("--scorers", nargs="+", metavar="SCORER",
                        help="score with these instead of each task's scorers: names of the "
-                            "task's own, built-in scorer names, or module:function")
+                            "task's own, built-in scorer names, module:function, or a YAML "
+                            "mapping as in a task file: '{name: numeric, tolerance: 0.5}'")
     score.add_argument("--experiment", type=Path,
                        help="experiment file whose variants' parsers apply (default: the one "
                             "the run was started from)")
     score.add_argument("--results-dir", type=Path, default=Path("results"))
     score.add_argument("--reports-dir", type=Path, default=Path("reports"))
     score.add_argument("--no-report", action="store_true", help="skip rewriting the report")
+    score.add_argument("--quiet", action="store_true", help="no progress output")
     _trust_option(score)
 
     baseline = sub.add_parser("baseline", help="save a run as the baseline check compares with")
@@ -358,7 +360,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
     samples = score(args.run, args.scorers, experiment=args.experiment,
                     results_dir=args.results_dir,
-                    reports_dir=None if args.no_report else args.reports_dir)
+                    reports_dir=None if args.no_report else args.reports_dir,
+                    quiet=args.quiet)
     print(summary_table(samples))
     scoring = samples.attrs["manifest"]["scoring"]
     print(f"\nscoring {scoring['id']}: {samples.attrs.get('run_dir')}/{scoring['source']}")

@@ -8,12 +8,13 @@ failed call becomes an error record, never a wrong answer, and is kept out of ev
 from __future__ import annotations
 
 import asyncio
+import math
 import signal
 import time
 import warnings
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from harness.errors import HarnessError
@@ -35,6 +36,7 @@ class Outcome:
     stopped: str | None = None
     decision: Any = None  # the monitor's StopDecision when it stopped the run (decided)
     interrupted: bool = False  # stopped by Ctrl-C (exit 130), not by a limit
+    hook_errors: list[str] = field(default_factory=list)  # run hooks that raised
 
 
 class Monitor(Protocol):
@@ -96,12 +98,21 @@ def build_record(
             for h in sample.retrieved
         ],
         "gold_docs": list(sample.item.gold_docs),
-        "fields": sample.item.fields,
+        "fields": _fields(sample.item.fields),
         **_retrieval_metrics(sample),
         "fingerprint": sample.fingerprint,
         "prompt_parts": sample.parts,
         "finished_at": now(),
     }
+
+
+def _fields(row: dict[str, Any]) -> dict[str, Any]:
+    """The item's row as JSON can hold it: an empty Parquet or CSV cell read as NaN is null
+    (``NaN`` is not JSON, and a scorer would have to know to test for it)."""
+    if not any(isinstance(v, float) and not math.isfinite(v) for v in row.values()):
+        return row
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v
+            for k, v in row.items()}
 
 
 # A run whose first this-many fresh samples all failed is stopped: a wrong key, model name or
@@ -236,6 +247,9 @@ async def execute(
         await asyncio.gather(*workers)
         while scoring:  # the answers are in and paid for: score and write every one
             await asyncio.gather(*scoring)
+        if outcome.stopped is None or outcome.decision is not None:
+            writer.flush()
+            outcome.hook_errors = await _run_hooks(plan, writer, client)
     except asyncio.CancelledError:
         # Ctrl-C: LiteLLM leaves the coroutines of calls it had not started yet unawaited,
         # and Python would print a RuntimeWarning for each under the "how to resume" line.
@@ -250,6 +264,22 @@ async def execute(
         writer.flush()
         restore_signals()
     return outcome
+
+
+async def _run_hooks(plan: Plan, writer: RunWriter, client: Client) -> list[str]:
+    """Whole-run scoring (``harness.scoring.hooks``: pairwise judges, calibration sets), once
+    every sample is written, through the run's client stack."""
+    from harness.scoring.hooks import RunHookContext, has_hooks, run_hooks
+
+    if not has_hooks():
+        return []
+    from harness.results import read_records
+    from harness.scoring.versions import describe
+
+    context = RunHookContext(run_dir=writer.run_dir, plan=plan,
+                             records=read_records(writer.run_dir), client=client,
+                             scoring=describe(plan.tasks, plan.variants))
+    return await run_hooks(context)
 
 
 def _append(writer: RunWriter, record: dict[str, Any]) -> dict[str, Any]:

@@ -31,7 +31,8 @@ def _selected(task: Any, wanted: list[str]) -> list[Any]:
             chosen.append(own[entry])
             continue
         try:
-            spec = spec_from_entry(entry, {})
+            name, args = _entry(entry)
+            spec = spec_from_entry(name, args)
             check_spec(spec, Path(task.config.source))
         except ValueError as exc:
             raise ConfigError(f"--scorers {entry}: {exc} (task '{task.config.name}', "
@@ -44,11 +45,37 @@ def _selected(task: Any, wanted: list[str]) -> list[Any]:
     return chosen
 
 
+def _entry(text: str) -> tuple[str, dict[str, Any]]:
+    """A ``--scorers`` entry: a name, ``module:function``, or a YAML mapping written as in a
+    task file (``{name: numeric, tolerance: 0.5}``)."""
+    if not text.startswith("{"):
+        return text, {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"not a YAML mapping: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ValueError("not a YAML mapping")
+    data = {str(k): v for k, v in data.items()}
+    if "name" not in data and isinstance(data.get("function"), str):
+        data["name"] = data["function"].rpartition(":")[2].rpartition(".")[2]
+    name = data.pop("name", None)
+    if not isinstance(name, str) or not name:
+        raise ValueError("give the scorer a name: {name: ..., ...}")
+    return name, data
+
+
 def _split(scorers: list[str] | str | None) -> list[str]:
     if scorers is None:
         return []
     items = [scorers] if isinstance(scorers, str) else list(scorers)
-    return [part.strip() for item in items for part in str(item).split(",") if part.strip()]
+    out = []
+    for item in map(str, items):  # commas separate names, never inside a YAML mapping
+        out += [item.strip()] if item.strip().startswith("{") else [
+            part.strip() for part in item.split(",") if part.strip()]
+    return out
 
 
 def score(
@@ -59,15 +86,18 @@ def score(
     results_dir: str | Path = "results",
     reports_dir: str | Path | None = None,
     client: Any = None,
+    quiet: bool = True,
 ) -> pd.DataFrame:
     """Score run ``run`` again with the current task files and return it as :func:`load_run`
     does, under the new scoring (``df.attrs["manifest"]["scoring"]["id"]``).
 
     ``scorers`` replaces each task's scorers for this scoring (names of the task's own
-    entries, built-in scorer names, or ``module:function``); ``experiment`` is the
+    entries, built-in scorer names, ``module:function``, or a YAML mapping written as in a
+    task file, ``{name: numeric, tolerance: 0.5}``); ``experiment`` is the
     experiment file whose variants' parsers apply (default: the one the run was started
     from). No model under test is called; a model-graded scorer calls its judge through
-    ``client`` (default: the usual client stack, with the response cache).
+    ``client`` (default: the usual client stack, with the response cache). Run hooks
+    (``harness.scoring.hooks``) then run on the new scores. ``quiet=False`` shows progress.
     """
     from harness.aio import run_async
     from harness.api import _execute_and_close, build_client
@@ -76,7 +106,7 @@ def score(
     from harness.results import load_run, read_manifest, read_records, resolve_run_dir
     from harness.resume import experiment_file
     from harness.runlock import RunLock
-    from harness.scoring.versions import describe, manifest_scorers, write_scoring
+    from harness.scoring.versions import describe, manifest_scorers
 
     run_dir = resolve_run_dir(run, Path(results_dir))
     lock = RunLock.acquire(run_dir)  # a run still going would finish samples unscored here
@@ -95,12 +125,12 @@ def score(
         scoring = describe(tasks, variants)
         plan = Plan(experiment=config, tasks=tasks, variants=variants, models={}, samples=[])
         stack, cache, inner = build_client(config, client)
+        work = _rescore(plan, stack, records, run_dir, scoring, manifest_scorers(tasks), quiet)
         try:
-            rows = run_async(_execute_and_close(_score_records(plan, stack, records), inner))
+            run_async(_execute_and_close(work, inner))
         finally:
             if cache is not None:
                 cache.close()
-        write_scoring(run_dir, scoring, manifest_scorers(tasks), rows)
     finally:
         lock.release()
     samples = load_run(run_dir, scoring=scoring["id"])
@@ -126,12 +156,31 @@ def _check_covered(records: list[dict[str, Any]], tasks: dict[str, Any],
                               "give the experiment that has it with --experiment")
 
 
-async def _score_records(plan: Any, client: Any,
-                         records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def _rescore(plan: Any, client: Any, records: list[dict[str, Any]], run_dir: Path,
+                   scoring: dict[str, Any], scorers: dict[str, Any], quiet: bool) -> None:
+    """Score, store the scoring, then run the run hooks on it (in the client's event loop)."""
+    from harness.scoring.hooks import RunHookContext, has_hooks, run_hooks
+    from harness.scoring.versions import SCORED_FIELDS, write_scoring
+
+    rows = await _score_records(plan, client, records, quiet)
+    errors: list[str] = []
+    if has_hooks():
+        by_id = {row["sample_id"]: row for row in rows}
+        rescored = [{**{k: v for k, v in r.items() if k not in SCORED_FIELDS},
+                     **by_id[r["sample_id"]]} for r in records]
+        errors = await run_hooks(RunHookContext(run_dir=run_dir, plan=plan, records=rescored,
+                                                client=client, scoring=scoring))
+    write_scoring(run_dir, scoring, scorers, rows, hook_errors=errors)
+
+
+async def _score_records(plan: Any, client: Any, records: list[dict[str, Any]],
+                         quiet: bool = True) -> list[dict[str, Any]]:
+    from harness.progress import Progress
     from harness.scoring.record import SampleRecord
     from harness.scoring.stage import Scored, ScoringStage, short_error
 
     stage = ScoringStage.for_plan(plan, client=client)
+    progress = Progress(len(records), quiet=quiet)
     parsed: list[Any] = []
     for record in records:
         try:
@@ -139,7 +188,12 @@ async def _score_records(plan: Any, client: Any,
         except Exception as exc:  # a record the schema cannot read: its scoring error
             parsed.append(Scored(error=short_error(exc)))
     todo = [r for r in parsed if isinstance(r, SampleRecord)]
-    results = iter(await stage.score_all(todo))
+    try:
+        results = iter(await stage.score_all(
+            todo, done=lambda s: progress.update(error=s.error is not None, cost=None,
+                                                 cached=False)))
+    finally:
+        progress.close()
     rows = []
     for record, item in zip(records, parsed, strict=True):
         scored = next(results) if isinstance(item, SampleRecord) else item

@@ -215,13 +215,18 @@ class ScoringStage:
         data.update(_fill(scored.fields()))
         return data
 
-    async def score_all(self, records: Iterable[SampleRecord]) -> list[Scored]:
-        """Score many records, at most ``concurrency`` at a time (``harness score``)."""
+    async def score_all(self, records: Iterable[SampleRecord],
+                        done: Callable[[Scored], None] | None = None) -> list[Scored]:
+        """Score many records, at most ``concurrency`` at a time (``harness score``);
+        ``done`` is told of each as it finishes (progress)."""
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(record: SampleRecord) -> Scored:
             async with gate:
-                return await self.score(record)
+                scored = await self.score(record)
+            if done is not None:
+                done(scored)
+            return scored
 
         return list(await asyncio.gather(*(one(r) for r in records)))
 

@@ -69,7 +69,8 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def write_scoring(run_dir: Path, scoring: dict[str, Any], scorers: dict[str, Any],
-                  rows: list[dict[str, Any]], *, note: str = "harness score") -> Path:
+                  rows: list[dict[str, Any]], *, note: str = "harness score",
+                  hook_errors: list[str] | None = None) -> Path:
     """Store one scoring of a run beside its records; returns the scores file."""
     from harness.redaction import redact
     from harness.results import _jsonable, now, write_json_atomic
@@ -84,6 +85,7 @@ def write_scoring(run_dir: Path, scoring: dict[str, Any], scorers: dict[str, Any
         "settings": scoring.get("settings"), "scorers": scorers, "samples": len(rows),
         "scored": sum(1 for r in rows if r.get("scores") and r.get("scoring_error") is None),
         "scoring_errors": sum(1 for r in rows if r.get("scoring_error") is not None),
+        **({"run_hook_errors": hook_errors} if hook_errors else {}),
     })
     return path
 

@@ -136,3 +136,22 @@ def test_old_format_run_folders_load_and_can_be_scored_again(tmp_path: Path) -> 
     fixed = harness.score(run_dir)
     assert fixed["answer"].tolist() == ["1", "4", "7"]
     assert fixed["score_numeric"].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_a_nan_in_the_data_is_a_null_field_in_the_record(tmp_path: Path, key: str) -> None:
+    """NaN (which Python's JSON reader accepts in a JSONL file) is not JSON: the record, and
+    the scorer reading it, see null."""
+    from scoring_helpers import careful_adder, write_project
+
+    with LoopbackServer(careful_adder) as server:
+        exp = write_project(tmp_path, server.url)
+        (tmp_path / "tasks" / "add" / "data" / "test.jsonl").write_text(
+            '{"id": "t0", "a": 1, "b": 3, "note": 1.5}\n'
+            '{"id": "t1", "a": 2, "b": 4, "note": NaN}\n', encoding="utf-8")
+        samples = harness.run(exp, results_dir=tmp_path / "results", reports_dir=None,
+                              quiet=True)
+    raw = (Path(samples.attrs["run_dir"]) / "samples.jsonl").read_text(encoding="utf-8")
+    assert "NaN" not in raw
+    notes = {r["item_id"]: r["fields"]["note"] for r in read_records(
+        Path(samples.attrs["run_dir"]))}
+    assert notes == {"t0": 1.5, "t1": None}

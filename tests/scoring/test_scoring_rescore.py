@@ -5,6 +5,7 @@ model under test; each scoring stored beside the records under an id hashed from
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -163,3 +164,58 @@ def test_score_with_an_unknown_scorer_is_one_line_exit_2_and_stores_nothing(
         assert done.stderr.count("\n") == 1 and f"--scorers {bad}: " in done.stderr
         assert says in done.stderr
     assert list_scorings(run_dir) == []
+
+
+def test_a_scorers_option_may_be_written_as_in_a_task_file(
+        tmp_path: Path, buggy_run) -> None:  # type: ignore[no-untyped-def]
+    _, run_dir, _ = buggy_run
+    set_task(tmp_path, parser="[last_number]", scorers="[numeric]")
+    # the hasty variant is off by one: within 1 it passes too
+    loose = harness.score(run_dir, scorers=["{name: numeric, tolerance: 1}", "exact_match"])
+    assert loose.groupby("variant")["score_numeric"].mean().to_dict() == {
+        "careful": 1.0, "hasty": 1.0}
+    assert loose.groupby("variant")["score_exact_match"].mean().to_dict() == {
+        "careful": 1.0, "hasty": 0.0}
+    with pytest.raises(ConfigError, match=re.escape("--scorers {name: numeric, tolerance: -1}: ")):
+        harness.score(run_dir, scorers=["{name: numeric, tolerance: -1}"])
+
+
+def test_run_hooks_see_the_whole_run_and_a_failing_one_ends_nothing(
+        tmp_path: Path, key: str) -> None:
+    from harness.scoring.hooks import RunHookContext, register_run_hook, unregister_run_hook
+
+    seen: list[dict] = []
+
+    async def pairs(ctx: RunHookContext) -> None:
+        scores = sorted({r["scores"].get("numeric") for r in ctx.records})
+        seen.append({"n": len(ctx.records), "client": ctx.client is not None,
+                     "scoring": ctx.scoring["id"], "scores": scores})
+        (ctx.run_dir / "pairwise.jsonl").write_text("{}\n", encoding="utf-8")
+
+    def broken(ctx: RunHookContext) -> None:
+        raise RuntimeError("hook bug")
+
+    register_run_hook("pairs", pairs)
+    register_run_hook("broken", broken)
+    try:
+        with LoopbackServer(careful_adder) as server:
+            exp = write_project(tmp_path, server.url, parser=FIRST_NUMBER)
+            samples = harness.run(exp, results_dir=tmp_path / "results", reports_dir=None,
+                                  quiet=True)
+            run_dir = Path(samples.attrs["run_dir"])
+            manifest = samples.attrs["manifest"]
+            assert manifest["status"] == "complete"
+            assert manifest["run_hook_errors"] == ["broken: RuntimeError: hook bug"]
+            assert seen == [{"n": 2 * N_ITEMS, "client": True, "scores": [0.0],
+                             "scoring": manifest["scoring"]["id"]}]
+            assert (run_dir / "pairwise.jsonl").is_file()
+            set_task(tmp_path, parser="[last_number]", scorers="[numeric]")
+            rescored = harness.score(run_dir)
+            assert len(server.received) == 2 * N_ITEMS
+    finally:
+        unregister_run_hook("pairs")
+        unregister_run_hook("broken")
+    # the hooks see the new scores, under the new scoring's id
+    assert seen[1]["scores"] == [0.0, 1.0]
+    assert seen[1]["scoring"] == rescored.attrs["manifest"]["scoring"]["id"]
+    assert list_scorings(run_dir)[0]["run_hook_errors"] == ["broken: RuntimeError: hook bug"]

@@ -139,6 +139,7 @@ async def execute(
     progress: Progress,
     on_first_answer: Callable[[], None] | None = None,
     monitor: Monitor | None = None,
+    judges: Any = None,
 ) -> Outcome:
     """Run every sample of ``plan`` not in ``skip``; return what happened.
 
@@ -178,7 +179,12 @@ async def execute(
         kind = incomplete_kind(completion)
         error = (incomplete_error(kind, completion)
                  if kind is not None and experiment.incomplete_answers == "error" else None)
-        return build_record(plan, sample, run_id, completion, error)
+        record = build_record(plan, sample, run_id, completion, error)
+        if judges is not None:
+            from harness.judges.plan import judge_into
+
+            record = await judge_into(judges, plan, sample, record)
+        return record
 
     def note(record: dict[str, Any]) -> None:
         failed = record["error"] is not None

@@ -1,0 +1,40 @@
+"""How a run uses its judges: the manifest's account of them, and the work after the calls.
+
+Kept apart from ``harness.api`` so the run's entry point only gains a few lines: the samples
+are graded as they finish (``harness.judges.plan.judge_into``, called by the runner); once
+every call has finished, pairwise preferences and calibration grades need the whole run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any
+
+from harness.judges.plan import JudgePlan, run_records
+
+
+def describe_in(manifest: dict[str, Any], judges: JudgePlan) -> None:
+    """Record the judges (model, rubric digest, grade, epochs) and their scores' kinds."""
+    manifest["judges"] = judges.describe()
+    scorers = manifest.setdefault("scorers", {})
+    for task, entries in judges.scorer_entries().items():
+        listed = scorers.setdefault(task, [])
+        names = {entry.get("name") for entry in listed}
+        listed.extend(e for e in entries if e["name"] not in names)
+
+
+async def then_judge(work: Awaitable[Any], judges: JudgePlan, plan: Any, writer: Any) -> Any:
+    """Run ``work`` (the run's calls); then, unless it was interrupted or stopped by a limit
+    (a spent budget must not be spent further on judging), judge the pairs and the
+    calibration rows. A run a sequential monitor stopped early has decided: it is judged."""
+    outcome = await work
+    stopped = outcome.stopped is not None and outcome.decision is None
+    if outcome.interrupted or stopped:
+        return outcome
+    if judges.pairwise is None and not judges.calibration:
+        return outcome
+    from harness.results import read_records
+
+    writer.flush()
+    await judges.after_run(writer.run_dir, run_records(plan, read_records(writer.run_dir)))
+    return outcome

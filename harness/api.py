@@ -312,11 +312,11 @@ def _execute_run(
     from harness.runner import execute
 
     experiment = plan.experiment
-    writer = RunWriter(run_dir)
-    if judges is not None:
+    if judges is not None or manifest.get("judges"):
         from harness.judges.run import describe_in
 
-        describe_in(manifest, judges)
+        describe_in(manifest, judges)  # a resume whose judges changed is refused here
+    writer = RunWriter(run_dir)
     writer.write_manifest(manifest)
     progress = Progress(len(plan.samples), done=len(skip), cost=prior_cost, quiet=quiet)
     stack, cache, inner = build_client(experiment, client, progress)

@@ -13,9 +13,26 @@ from typing import Any
 from harness.judges.plan import JudgePlan, run_records
 
 
-def describe_in(manifest: dict[str, Any], judges: JudgePlan) -> None:
-    """Record the judges (model, rubric digest, grade, epochs) and their scores' kinds."""
-    manifest["judges"] = judges.describe()
+def describe_in(manifest: dict[str, Any], judges: JudgePlan | None) -> None:
+    """Record the judges (model, rubric digest, grade, epochs) and their scores' kinds.
+
+    A resumed run whose judges changed (another rubric, model, grade, or judges added) is
+    refused: its samples would be graded two ways under one score name. Re-scoring a run
+    with other judges is ``harness score``'s job, which keeps scorings apart."""
+    described = judges.describe() if judges is not None else {}
+    if manifest.get("resumed_at") and manifest.get("judges") != described:
+        from harness.errors import ConfigError
+
+        before = manifest.get("judges") or {}
+        changed = sorted(n for n in set(before) | set(described)
+                         if before.get(n) != described.get(n))
+        raise ConfigError(
+            f"the judges changed since run {manifest.get('run_id')} started ("
+            f"{', '.join(changed)}): its finished samples were graded otherwise; restore the "
+            "judges to finish it, or start a new run")
+    if judges is None:
+        return
+    manifest["judges"] = described
     scorers = manifest.setdefault("scorers", {})
     for task, entries in judges.scorer_entries().items():
         listed = scorers.setdefault(task, [])

@@ -102,10 +102,11 @@ def test_a_rerun_takes_every_judge_answer_from_the_cache(
     cols = ["sample_id", "score_correct", "score_numeric"]
     assert (first.sort_values("sample_id")[cols].values.tolist()
             == second.sort_values("sample_id")[cols].values.tolist())
-    runs = sorted((tmp_path / "results").iterdir(), key=lambda p: read_manifest(p)["started_at"])
-    usage = read_manifest(runs[-1])["judge_usage"]
+    runs = [Path(first.attrs["run_dir"]), Path(second.attrs["run_dir"])]
+    usage = read_manifest(runs[1])["judge_usage"]
     assert usage["correct"]["calls"] == usage["correct"]["cached"] == 12
     assert usage["correct"]["cost_usd"] == 0
+
     def preferences(run: Path) -> list[tuple]:
         return [(r["item_id"], r["shown_first"], r["winner"], r["cached"])
                 for r in map(json.loads, (run / "pairwise.jsonl").read_text().splitlines())]
@@ -227,3 +228,37 @@ def test_judge_epochs_keep_every_verdict_and_score_their_mean(
     manifest = read_manifest(run_dir)
     assert {"name": "graded", "kind": "graded", "judge": "openai/gpt-4o"} in \
         manifest["scorers"]["add"]
+
+
+def test_the_budget_covers_judging_and_a_resume_keeps_the_same_judges(
+    tmp_path: Path, add_task: Path, key: str,
+) -> None:
+    from harness.errors import ConfigError, RunError
+
+    results = tmp_path / "results"
+    with LoopbackServer(student) as loop:
+        exp = write_experiment(tmp_path, loop.url, judges=_judges(loop.url),
+                               extra="cache: false\nmax_cost_usd: 0.0003\n")
+        exp.write_text(exp.read_text().replace("concurrency: 4", "concurrency: 1"))
+        with pytest.raises(RunError, match=r"max_cost_usd .* reached .* of it by judges"):
+            harness.run(exp, results_dir=results, reports_dir=None, quiet=True, force=True)
+        run_dir = next(results.iterdir())
+        done = read_records(run_dir)
+        assert 1 <= len(done) < 12
+        spent = sum(r["cost_usd"] for r in done)
+        usage = read_manifest(run_dir)["judge_usage"]["correct"]
+        assert spent < 0.0003 <= spent + usage["cost_usd"]  # the judges' share tipped it
+        # Another rubric would grade the rest of the samples otherwise: refused, no call made.
+        before = loop.stats()["requests"]
+        exp.write_text(exp.read_text().replace("rubric: correctness", "rubric: helpfulness"))
+        with pytest.raises(ConfigError, match=r"the judges changed since run .* \(correct\)"):
+            harness.run(exp, resume=run_dir.name, results_dir=results, reports_dir=None,
+                        quiet=True, max_cost_usd=1.0)
+        assert loop.stats()["requests"] == before
+        exp.write_text(exp.read_text().replace("rubric: helpfulness", "rubric: correctness"))
+        samples = harness.run(exp, resume=run_dir.name, results_dir=results, reports_dir=None,
+                              quiet=True, max_cost_usd=1.0)
+    assert len(samples) == 12 and samples["scoring_error"].isna().all()
+    assert samples["score_correct"].tolist() == samples["score_numeric"].tolist()
+    usage = read_manifest(run_dir)["judge_usage"]["correct"]
+    assert usage["calls"] == 12  # both sessions' judge calls, each sample graded once

@@ -75,3 +75,22 @@ def test_a_failed_judge_call_is_counted_and_raised(key: str) -> None:
     with LoopbackServer(judge, status_for=lambda messages: 400) as server:
         usage = asyncio.run(main(server.url))
     assert usage["openai/gpt-4o"]["errors"] == 1
+
+
+@pytest.mark.slow
+def test_the_embedded_local_model_can_judge() -> None:
+    """hf/ models go through the same stack: a judge needs nothing hosted. (What a 135M judge's
+    verdicts are worth is measured by its calibration, not here.)"""
+    async def main() -> tuple:
+        client = JudgeClient.open()
+        try:
+            completion = await client.ask("hf/smollm2-135m-instruct", MESSAGES,
+                                          {"max_tokens": 8}, judge="local")
+            return completion, client.summary()
+        finally:
+            await client.aclose()
+
+    completion, usage = asyncio.run(main())
+    assert isinstance(completion.text, str) and completion.output_tokens
+    assert usage["local"]["calls"] == 1 and usage["local"]["errors"] == 0
+    assert usage["local"]["cost_usd"] == 0

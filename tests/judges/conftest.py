@@ -10,6 +10,14 @@ from judge_helpers import KEY, KEY_ENV, student
 from harness.testing.loopback import LoopbackServer
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path_factory: pytest.TempPathFactory,
+               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A response cache per test: the estimate reads the cache's history of a model, so
+    answers another test stored (of the same model names) must not leak in, either way."""
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path_factory.mktemp("judge-cache")))
+
+
 @pytest.fixture
 def key(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv(KEY_ENV, KEY)

@@ -82,6 +82,9 @@ class JudgeConfig(_JudgeModel):
     model: ModelConfig  # type: ignore[assignment]
     rubric: str = Field(min_length=1)
     grade: str = "pass_fail"
+    # The judged score is the task's primary metric (the one the report ranks variants by and
+    # the gate checks) instead of the task's first scorer.
+    primary: bool = False
 
     @field_validator("grade", mode="before")
     @classmethod
@@ -137,6 +140,13 @@ def check_judges(experiment: Any, file: Path | None) -> None:
                           f"judges[{names[judge.name]}]); give one of them another name",
                           ("judges", index, "name"))
         names[judge.name] = index
+    primaries = [i for i, j in enumerate(experiment.judges) if j.primary]
+    for index in primaries[1:]:
+        first, second = experiment.judges[primaries[0]], experiment.judges[index]
+        if first.tasks is None or second.tasks is None or set(first.tasks) & set(second.tasks):
+            raise Located(f"two judges are the primary metric of the same task (first "
+                          f"judges[{primaries[0]}]); keep primary: true on one",
+                          ("judges", index, "primary"))
     pairwise = experiment.pairwise
     if pairwise is not None:
         if pairwise.judge is not None and pairwise.judge not in names:

@@ -51,6 +51,7 @@ class JudgePlan:
     pairwise_tasks: set[str] = field(default_factory=set)
     calibration: dict[str, list[CalibrationRow]] = field(default_factory=dict)
     concurrency: int = 16
+    primaries: set[str] = field(default_factory=set)  # judges with primary: true
 
     def bind(self, ask: Ask) -> JudgePlan:
         """Give every judge its way of asking (``JudgeClient.ask`` on the run's stack)."""
@@ -82,6 +83,11 @@ class JudgePlan:
         """The manifest's ``scorers`` entries the judges add, per task (name and kind)."""
         return {task: [{"name": j.name, "kind": j.kind, "judge": j.model.model}
                        for j in judges] for task, judges in self.by_task.items()}
+
+    def primary(self, task: str) -> str | None:
+        """The judge that is ``task``'s primary metric (``primary: true``), if any."""
+        return next((j.name for j in self.by_task.get(task, ()) if j.name in self.primaries),
+                    None)
 
     async def score_record(self, record: SampleRecord) -> dict[str, Any]:
         """Every judge of the record's task on one answered record: the fields to merge into
@@ -172,6 +178,8 @@ def build_judges(plan: Any) -> JudgePlan | None:
         judge = RubricJudge(name=config.name, model=config.call_model(), rubric=rubric,
                             grade=config.grading, epochs=config.epochs, ask=_not_bound)
         out.judges.append(judge)
+        if config.primary:
+            out.primaries.add(config.name)
         for task in _tasks(plan, config.tasks, ("judges", index, "tasks")):
             taken = {s.name for s in plan.tasks[task].scorers}
             if judge.name in taken:

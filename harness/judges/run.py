@@ -38,6 +38,9 @@ def describe_in(manifest: dict[str, Any], judges: JudgePlan | None) -> None:
         listed = scorers.setdefault(task, [])
         names = {entry.get("name") for entry in listed}
         listed.extend(e for e in entries if e["name"] not in names)
+        primary = judges.primary(task)
+        if primary is not None:  # the first scorer is the one the report and gate rank by
+            listed.sort(key=lambda entry: entry.get("name") != primary)
 
 
 async def then_judge(work: Awaitable[Any], judges: JudgePlan, plan: Any, writer: Any) -> Any:

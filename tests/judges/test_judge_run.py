@@ -262,3 +262,24 @@ def test_the_budget_covers_judging_and_a_resume_keeps_the_same_judges(
     assert samples["score_correct"].tolist() == samples["score_numeric"].tolist()
     usage = read_manifest(run_dir)["judge_usage"]["correct"]
     assert usage["calls"] == 12  # both sessions' judge calls, each sample graded once
+
+
+def test_a_primary_judge_is_the_metric_the_report_ranks_by(
+    tmp_path: Path, add_task: Path, key: str,
+) -> None:
+    def contrarian(messages, body):  # type: ignore[no-untyped-def]
+        answer = student(messages, body)  # a judge that fails right answers, passes wrong ones
+        if "[Response]" in messages[-1]["content"]:
+            return answer.replace("PASS", "X").replace("FAIL", "PASS").replace("X", "FAIL")
+        return answer
+
+    with LoopbackServer(contrarian) as loop:
+        exp = write_experiment(tmp_path, loop.url,
+                               judges=_judges(loop.url, extra=", primary: true"))
+        samples = harness.run(exp, results_dir=tmp_path / "results",
+                              reports_dir=tmp_path / "reports", quiet=True)
+    means = harness.summary(samples).set_index("variant")["mean"]
+    # Ranked by the judge (which prefers sloppy's wrong answers), not by the numeric scorer.
+    assert means["good"] == 0.0 and means["sloppy"] == 0.5
+    report = next((tmp_path / "reports").glob("*.md")).read_text()
+    assert "Primary metric: `correct` (binary)" in report

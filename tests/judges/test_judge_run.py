@@ -80,7 +80,7 @@ def test_malformed_verdicts_are_scoring_errors_and_the_run_completes(
         manifest = read_manifest(next((tmp_path / "results").iterdir()))
     bad = samples[samples["item_id"] == "t3"]
     assert len(bad) == 2 and bad["scoring_error"].str.contains(
-        "VerdictError.*no 'VERDICT: ...' line.*in judge 'correct'").all()
+        r"VerdictError: judge 'correct': no 'VERDICT: \.\.\.' line").all()
     assert bad["score_correct"].isna().all() and bad["score_numeric"].isna().all()
     good = samples[samples["item_id"] != "t3"]
     assert good["scoring_error"].isna().all()

@@ -27,6 +27,8 @@ from harness.results import (
     resolve_run_dir,
     versions,
 )
+from harness.scoring.versions import describe as describe_scoring
+from harness.scoring.versions import manifest_scorers
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,10 +77,10 @@ def manifest_for(plan: Plan, run_id: str, status: str,
                    "has_gold_docs": bool(t.config.gold_docs_field)}
             for name, t in plan.tasks.items()
         },
-        "scorers": {
-            name: [{"name": s.name, "kind": s.kind} for s in t.scorers]
-            for name, t in plan.tasks.items()
-        },
+        "scorers": manifest_scorers(plan.tasks),
+        # Which parser and scorer settings wrote the scores in samples.jsonl (harness score
+        # stores other scorings beside them: harness.scoring.versions).
+        "scoring": describe_scoring(plan.tasks, plan.variants),
         "models": {label: {"model": m.model, "api_base": m.api_base}
                    for label, m in plan.models.items()},
         "samples_planned": len(plan.samples),
@@ -320,12 +322,15 @@ def _execute_run(
     writer.write_manifest(manifest)
     progress = Progress(len(plan.samples), done=len(skip), cost=prior_cost, quiet=quiet)
     stack, cache, inner = build_client(experiment, client, progress)
-    judge_client = None
+    judge_client, stage = None, None
     if judges is not None:  # judges call through the same stack, their cost kept apart
         from harness.judges.client import JudgeClient
+        from harness.scoring.stage import ScoringStage
 
         judge_client = JudgeClient(stack, progress=progress)
         judges.bind(judge_client.ask)
+        stage = ScoringStage.for_plan(plan, client=stack,
+                                      resources={"judge_client": judge_client})
     status, stop_message = "complete", None
     where = "" if results_dir == Path("results") else f" --results-dir {results_dir}"
     # The manifest holds the experiment file and the overrides: the run id is all it takes.
@@ -335,7 +340,7 @@ def _execute_run(
         from harness.report import prefetch_modules as prefetch
     try:
         work = execute(plan, stack, writer, run_id=run_id, skip=skip, progress=progress,
-                       on_first_answer=prefetch, monitor=monitor, judges=judges)
+                       on_first_answer=prefetch, monitor=monitor, stage=stage)
         if judges is not None:
             from harness.judges.run import then_judge
 

@@ -13,6 +13,7 @@ provokes) is that sample's scoring error.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Iterable
@@ -51,7 +52,6 @@ class JudgePlan:
     pairwise_tasks: set[str] = field(default_factory=set)
     calibration: dict[str, list[CalibrationRow]] = field(default_factory=dict)
     concurrency: int = 16
-    primaries: set[str] = field(default_factory=set)  # judges with primary: true
 
     def bind(self, ask: Ask) -> JudgePlan:
         """Give every judge its way of asking (``JudgeClient.ask`` on the run's stack)."""
@@ -78,33 +78,6 @@ class JudgePlan:
                 "epochs": self.pairwise.epochs, "variants": self.pairwise_variants,
                 "tasks": sorted(self.pairwise_tasks), "params": _params(self.pairwise.model)}
         return out
-
-    def scorer_entries(self) -> dict[str, list[dict[str, Any]]]:
-        """The manifest's ``scorers`` entries the judges add, per task (name and kind)."""
-        return {task: [{"name": j.name, "kind": j.kind, "judge": j.model.model}
-                       for j in judges] for task, judges in self.by_task.items()}
-
-    def primary(self, task: str) -> str | None:
-        """The judge that is ``task``'s primary metric (``primary: true``), if any."""
-        return next((j.name for j in self.by_task.get(task, ()) if j.name in self.primaries),
-                    None)
-
-    async def score_record(self, record: SampleRecord) -> dict[str, Any]:
-        """Every judge of the record's task on one answered record: the fields to merge into
-        the written record (``scores``, ``score_details``), or ``scoring_error``."""
-        from harness.runner import short_error
-
-        scores: dict[str, float] = {}
-        details: dict[str, Any] = {}
-        for judge in self.by_task.get(record.task, ()):
-            try:
-                score = await judge(record)
-            except Exception as exc:
-                return {"scoring_error": f"{short_error(exc)} (in judge '{judge.name}')"}
-            scores[judge.name] = score.value
-            details[judge.name] = {"answer": score.answer, "explanation": score.explanation,
-                                   "metadata": score.metadata}
-        return {"scores": scores, "score_details": details}
 
     async def after_run(self, run_dir: Path, records: Iterable[SampleRecord]) -> None:
         """Pairwise preferences and calibration grades, written to the run folder (each
@@ -163,29 +136,26 @@ def planned_record(plan: Any, sample: Any, output: str | None = PLACEHOLDER,
 
 def build_judges(plan: Any) -> JudgePlan | None:
     """The plan's judges, every prompt they can render already rendered (see the module
-    docstring); None when the experiment has no judge. Raises ConfigError (exit 2)."""
+    docstring); None when the run has no judge. The rubric judges are the scorer entries of
+    type ``judge`` of its tasks: the experiment's ``judges:`` (added to each task they grade,
+    ``harness.judges.scorer_type``) and any a task file lists. Raises ConfigError (exit 2)."""
     experiment = plan.experiment
-    if not experiment.judges and experiment.pairwise is None:
+    specs = {name: [s for s in task.scorers if s.type == "judge"]
+             for name, task in plan.tasks.items()}
+    if not any(specs.values()) and experiment.pairwise is None:
         return None
-    base = Path(experiment.source).parent
     out = JudgePlan(concurrency=experiment.concurrency)
     for index, config in enumerate(experiment.judges):
-        where = experiment.locate("judges", index, "rubric")
-        try:
-            rubric = load_rubric(resolve_rubric(config.rubric, base), GRADING_VARS)
-        except ConfigError as exc:
-            raise _placed(exc, where) from None
-        judge = RubricJudge(name=config.name, model=config.call_model(), rubric=rubric,
-                            grade=config.grading, epochs=config.epochs, ask=_not_bound)
-        out.judges.append(judge)
-        if config.primary:
-            out.primaries.add(config.name)
-        for task in _tasks(plan, config.tasks, ("judges", index, "tasks")):
-            taken = {s.name for s in plan.tasks[task].scorers}
-            if judge.name in taken:
-                raise ConfigError(f"task '{task}' already has a scorer named '{judge.name}'; "
-                                  "give the judge another name",
-                                  **experiment.locate("judges", index, "name"))
+        _tasks(plan, config.tasks, ("judges", index, "tasks"))
+    shared: dict[str, RubricJudge] = {}
+    for task, task_specs in specs.items():
+        _unique_names(plan, task)
+        for spec in task_specs:
+            key = json.dumps([spec.name, dict(spec.args)], sort_keys=True, default=str)
+            judge = shared.get(key)
+            if judge is None:
+                judge = shared[key] = _judge(plan, task, spec)
+                out.judges.append(judge)
             out.by_task.setdefault(task, []).append(judge)
     if experiment.pairwise is not None:
         out.pairwise, out.pairwise_tasks = _pairwise(plan, out)
@@ -194,6 +164,41 @@ def build_judges(plan: Any) -> JudgePlan | None:
     _read_calibration(plan, out)
     _render_all(plan, out)
     return out
+
+
+def _judge(plan: Any, task: str, spec: Any) -> RubricJudge:
+    """A judge spec as a ``RubricJudge`` (not yet able to ask); a rubric error is placed
+    where the judge was written (the experiment's ``judges:`` or the task's ``scorers:``)."""
+    from harness.judges.scorer_type import rubric_path, settings
+
+    experiment = plan.experiment
+    config_file = plan.tasks[task].config
+    names = [j.name for j in experiment.judges]
+    where = (experiment.locate("judges", names.index(spec.name), "rubric")
+             if spec.name in names else config_file.locate("scorers"))
+    try:
+        config = settings(spec)
+        rubric = load_rubric(rubric_path(spec, Path(config_file.source)), GRADING_VARS)
+    except ValueError as exc:
+        raise ConfigError(str(exc), **where) from None
+    except ConfigError as exc:
+        raise _placed(exc, where) from None
+    return RubricJudge(name=config.name, model=config.call_model(), rubric=rubric,
+                       grade=config.grading, epochs=config.epochs, ask=_not_bound)
+
+
+def _unique_names(plan: Any, task: str) -> None:
+    """A judge may not take the name of a scorer of the task: both would be ``score_<name>``."""
+    experiment = plan.experiment
+    seen: set[str] = set()
+    judges = [j.name for j in experiment.judges]
+    for spec in plan.tasks[task].scorers:
+        if spec.name in seen:
+            where = (experiment.locate("judges", judges.index(spec.name), "name")
+                     if spec.name in judges else plan.tasks[task].config.locate("scorers"))
+            raise ConfigError(f"task '{task}' already has a scorer named '{spec.name}'; give "
+                              "the judge another name", **where)
+        seen.add(spec.name)
 
 
 def _placed(exc: ConfigError, where: dict[str, Any]) -> ConfigError:
@@ -268,25 +273,6 @@ def _render_all(plan: Any, out: JudgePlan) -> None:
         for judge in out.by_task.get(task, ()):
             for row in rows:
                 judge.messages(row.record)
-
-
-async def judge_into(judges: JudgePlan | None, plan: Any, sample: Any,
-                     record: dict[str, Any]) -> dict[str, Any]:
-    """The runner's hook: add the judges' scores (and ``score_details``) to one written
-    record of ``sample``, or its ``scoring_error`` (then it has no scores at all, as for any
-    scorer's error). A record whose call failed or whose own scoring failed is left alone."""
-    if (judges is None or not judges.by_task.get(record["task"]) or record.get("error")
-            or record.get("scoring_error") or record.get("output") is None):
-        return record
-    update = await judges.score_record(planned_record(plan, sample, record["output"],
-                                                      record.get("answer")))
-    if "scoring_error" in update:
-        record.update(scores={}, scoring_error=update["scoring_error"])
-    else:
-        record["scores"] = {**(record.get("scores") or {}), **update["scores"]}
-        record["score_details"] = {**(record.get("score_details") or {}),
-                                   **update["score_details"]}
-    return record
 
 
 def run_records(plan: Any, data: Iterable[dict[str, Any]]) -> list[SampleRecord]:

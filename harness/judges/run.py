@@ -1,8 +1,9 @@
 """How a run uses its judges: the manifest's account of them, and the work after the calls.
 
 Kept apart from ``harness.api`` so the run's entry point only gains a few lines: the samples
-are graded as they finish (``harness.judges.plan.judge_into``, called by the runner); once
-every call has finished, pairwise preferences and calibration grades need the whole run.
+are graded as they finish, by the scoring stage (a judge is a scorer of type ``judge``,
+``harness.judges.scorer_type``); once every call has finished, pairwise preferences and
+calibration grades need the whole run.
 """
 
 from __future__ import annotations
@@ -33,14 +34,6 @@ def describe_in(manifest: dict[str, Any], judges: JudgePlan | None) -> None:
     if judges is None:
         return
     manifest["judges"] = described
-    scorers = manifest.setdefault("scorers", {})
-    for task, entries in judges.scorer_entries().items():
-        listed = scorers.setdefault(task, [])
-        names = {entry.get("name") for entry in listed}
-        listed.extend(e for e in entries if e["name"] not in names)
-        primary = judges.primary(task)
-        if primary is not None:  # the first scorer is the one the report and gate rank by
-            listed.sort(key=lambda entry: entry.get("name") != primary)
 
 
 async def then_judge(work: Awaitable[Any], judges: JudgePlan, plan: Any, writer: Any) -> Any:

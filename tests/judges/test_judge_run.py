@@ -60,7 +60,7 @@ def test_judged_scores_match_the_truth_in_both_wire_formats(
     assert detail["metadata"]["judge_epoch"] == 0
     assert "The response says" in detail["explanation"]
     manifest = read_manifest(run_dir)
-    assert {"name": "correct", "kind": "binary", "judge": model} in manifest["scorers"]["add"]
+    assert {"name": "correct", "kind": "binary", "type": "judge"} in manifest["scorers"]["add"]
     assert manifest["judges"]["correct"]["rubric"] == "correctness"
 
 
@@ -226,7 +226,7 @@ def test_judge_epochs_keep_every_verdict_and_score_their_mean(
     assert wrong == pytest.approx((0.25 + 0 + 0.25) / 3)
     assert set(samples["score_graded"].round(6)) == {round(2.75 / 3, 6), round(0.5 / 3, 6)}
     manifest = read_manifest(run_dir)
-    assert {"name": "graded", "kind": "graded", "judge": "openai/gpt-4o"} in \
+    assert {"name": "graded", "kind": "graded", "type": "judge"} in \
         manifest["scorers"]["add"]
 
 

@@ -79,6 +79,21 @@ class JudgePlan:
                 "tasks": sorted(self.pairwise_tasks), "params": _params(self.pairwise.model)}
         return out
 
+    def check_records(self, records: Iterable[SampleRecord]) -> None:
+        """Render every judge prompt of finished ``records`` (``harness score``), so a rubric
+        that cannot render stops the re-scoring before its first call."""
+        records = list(records)
+        for record in records:
+            if record.answered:
+                for judge in self.by_task.get(record.task, ()):
+                    judge.messages(record)
+        if self.pairwise is not None:
+            todo = pairs((r for r in records if r.task in self.pairwise_tasks),
+                         self.pairwise_variants)
+            for pair in todo:
+                self.pairwise.messages(pair.a, pair.a.output or "", pair.b.output or "")
+                self.pairwise.messages(pair.a, pair.b.output or "", pair.a.output or "")
+
     async def after_run(self, run_dir: Path, records: Iterable[SampleRecord]) -> None:
         """Pairwise preferences and calibration grades, written to the run folder (each
         file replaced whole, so a resumed run's files hold every pair and row once)."""

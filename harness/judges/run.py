@@ -51,3 +51,29 @@ async def then_judge(work: Awaitable[Any], judges: JudgePlan, plan: Any, writer:
     writer.flush()
     await judges.after_run(writer.run_dir, run_records(plan, read_records(writer.run_dir)))
     return outcome
+
+
+def for_rescore(plan: Any, records: list[dict[str, Any]]) -> JudgePlan | None:
+    """The judges of a re-scoring (``harness score``), every prompt rendered from the run's
+    records before any call; None when the experiment and tasks have no judge."""
+    from harness.judges.plan import build_judges
+
+    judges = build_judges(plan)
+    if judges is not None:
+        judges.check_records(run_records(plan, records))
+    return judges
+
+
+async def rescore_with(judges: JudgePlan, plan: Any, stack: Any, records: list[dict[str, Any]],
+                       run_dir: Any, score: Any) -> tuple[Any, dict[str, Any]]:
+    """Re-score ``records`` with ``score(plan, stack, records, resources=...)`` (the
+    stage's), the judges asking through ``stack``; then judge the pairs and calibration rows
+    again. Returns the scored rows and the judges' usage (kept with the scoring)."""
+    from harness.judges.client import JudgeClient
+
+    client = JudgeClient(stack)
+    judges.bind(client.ask)
+    rows = await score(plan, stack, records, resources={"judge_client": client})
+    if judges.pairwise is not None or judges.calibration:
+        await judges.after_run(run_dir, run_records(plan, records))
+    return rows, client.summary()

@@ -176,7 +176,9 @@ def apply_scoring(run_dir: Path, records: list[dict[str, Any]], manifest: dict[s
     manifest["scoring"] = {"id": meta["id"], "by": meta.get("by", "harness score"),
                            "created_at": meta.get("created_at"),
                            "source": f"{SCORES_DIR}/{meta['id']}.jsonl",
-                           "run_scoring": own.get("id") or ORIGINAL}
+                           "run_scoring": own.get("id") or ORIGINAL,
+                           **({"judge_usage": meta["judge_usage"]}
+                              if meta.get("judge_usage") else {})}
     return out, manifest
 
 

@@ -283,3 +283,19 @@ def test_a_primary_judge_is_the_metric_the_report_ranks_by(
     assert means["good"] == 0.0 and means["sloppy"] == 0.5
     report = next((tmp_path / "reports").glob("*.md")).read_text()
     assert "Primary metric: `correct` (binary)" in report
+
+
+def test_the_report_shows_judging_cost_apart(tmp_path: Path, add_task: Path, key: str) -> None:
+    with LoopbackServer(student) as loop:
+        exp = write_experiment(tmp_path, loop.url, judges=_judges(loop.url),
+                               extra="cache: false\n")
+        samples = harness.run(exp, results_dir=tmp_path / "results",
+                              reports_dir=tmp_path / "reports", quiet=True)
+    usage = read_manifest(Path(samples.attrs["run_dir"]))["judge_usage"]["correct"]
+    report = next((tmp_path / "reports").glob("*.md")).read_text()
+    cost = report[report.index("## Cost"):]
+    # The samples' total is theirs alone; the judges' line and table say what grading cost.
+    assert f"Total cost: ${samples['cost_usd'].sum():.4f}." in cost
+    assert f"Judging cost ${usage['cost_usd']:.4f}, not included in the total above" in cost
+    assert (f"| correct | {JUDGE} | 12 | 0 | 0 | {usage['input_tokens']:,} | "
+            f"{usage['output_tokens']:,} | ${usage['cost_usd']:.4f} |") in cost

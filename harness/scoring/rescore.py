@@ -10,6 +10,7 @@ report, ``check`` and ``compare``) reads the latest scoring unless told another.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,7 +107,7 @@ def score(
     from harness.results import load_run, read_manifest, read_records, resolve_run_dir
     from harness.resume import experiment_file
     from harness.runlock import RunLock
-    from harness.scoring.versions import describe, manifest_scorers
+    from harness.scoring.versions import describe, manifest_scorers, write_scoring
 
     run_dir = resolve_run_dir(run, Path(results_dir))
     lock = RunLock.acquire(run_dir)  # a run still going would finish samples unscored here
@@ -124,13 +125,19 @@ def score(
         _check_covered(records, tasks, variants, source)
         scoring = describe(tasks, variants)
         plan = Plan(experiment=config, tasks=tasks, variants=variants, models={}, samples=[])
+        from harness.judges.run import for_rescore
+
+        judges = for_rescore(plan, records)  # a rubric error stops here, before any call
         stack, cache, inner = build_client(config, client)
-        work = _rescore(plan, stack, records, run_dir, scoring, manifest_scorers(tasks), quiet)
+        work = _rescore(plan, stack, records, run_dir, scoring, judges, quiet)
         try:
-            run_async(_execute_and_close(work, inner))
+            rows, usage, errors = run_async(_execute_and_close(work, inner))
         finally:
             if cache is not None:
                 cache.close()
+        extra = {**({"judge_usage": usage} if usage else {}),
+                 **({"run_hook_errors": errors} if errors else {})}
+        write_scoring(run_dir, scoring, manifest_scorers(tasks), rows, extra=extra or None)
     finally:
         lock.release()
     samples = load_run(run_dir, scoring=scoring["id"])
@@ -157,12 +164,22 @@ def _check_covered(records: list[dict[str, Any]], tasks: dict[str, Any],
 
 
 async def _rescore(plan: Any, client: Any, records: list[dict[str, Any]], run_dir: Path,
-                   scoring: dict[str, Any], scorers: dict[str, Any], quiet: bool) -> None:
-    """Score, store the scoring, then run the run hooks on it (in the client's event loop)."""
+                   scoring: dict[str, Any], judges: Any, quiet: bool,
+                   ) -> tuple[list[dict[str, Any]], dict[str, Any] | None, list[str]]:
+    """Score (with the judges, who then grade pairs and calibration rows again), then run the
+    run hooks on the new scores, all in the client's event loop. Returns the rows, the
+    judges' usage and the hooks that failed."""
     from harness.scoring.hooks import RunHookContext, has_hooks, run_hooks
-    from harness.scoring.versions import SCORED_FIELDS, write_scoring
+    from harness.scoring.versions import SCORED_FIELDS
 
-    rows = await _score_records(plan, client, records, quiet)
+    score = functools.partial(_score_records, quiet=quiet)
+    usage = None
+    if judges is None:
+        rows = await score(plan, client, records)
+    else:
+        from harness.judges.run import rescore_with
+
+        rows, usage = await rescore_with(judges, plan, client, records, run_dir, score)
     errors: list[str] = []
     if has_hooks():
         by_id = {row["sample_id"]: row for row in rows}
@@ -170,16 +187,17 @@ async def _rescore(plan: Any, client: Any, records: list[dict[str, Any]], run_di
                      **by_id[r["sample_id"]]} for r in records]
         errors = await run_hooks(RunHookContext(run_dir=run_dir, plan=plan, records=rescored,
                                                 client=client, scoring=scoring))
-    write_scoring(run_dir, scoring, scorers, rows, hook_errors=errors)
+    return rows, usage, errors
 
 
 async def _score_records(plan: Any, client: Any, records: list[dict[str, Any]],
+                         resources: dict[str, Any] | None = None,
                          quiet: bool = True) -> list[dict[str, Any]]:
     from harness.progress import Progress
     from harness.scoring.record import SampleRecord
     from harness.scoring.stage import Scored, ScoringStage, short_error
 
-    stage = ScoringStage.for_plan(plan, client=client)
+    stage = ScoringStage.for_plan(plan, client=client, resources=resources)
     progress = Progress(len(records), quiet=quiet)
     parsed: list[Any] = []
     for record in records:

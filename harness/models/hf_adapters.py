@@ -1,8 +1,8 @@
 """LoRA adapters (peft) as models: ``model: hf/<base>`` plus ``adapter: <folder>``.
 
 Several adapters over one base share its weights: each is injected into the one loaded base
-model (transformers' PEFT integration, ``load_adapter``), and each gets its own LoadedModel
-view (its own batcher and prefix cache, since a prefix's keys and values depend on the
+model (peft's ``PeftModel.from_pretrained``, then ``load_adapter``), and each gets its own
+LoadedModel view (its own batcher and prefix cache, since a prefix's keys and values depend on the
 adapter) whose ``select`` makes its adapter the active one, or disables them all for the base
 itself. Generation runs one batch at a time under the device lock, so switching there is safe.
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,9 @@ _IGNORED = (TRAINING_RECORD,)
 # (base name, adapter folder) -> (adapter signature, base model object id, the view)
 _VIEWS: dict[tuple[str, str], tuple[str, int, LoadedModel]] = {}
 _LOCK = threading.Lock()
+# base model -> the PeftModel managing its adapters (not an attribute of the model: torch would
+# register it as a submodule, a cycle)
+_HOSTS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 def adapter_path(adapter: str) -> Path:
@@ -95,13 +99,20 @@ def _inject(base: LoadedModel, path: Path, signature: str,
     model = base.model
     adapter_name = "harness_" + hashlib.sha256(signature.encode()).hexdigest()[:16]
     with DEVICE_LOCK:  # no batch generates while the layers change
-        loaded = getattr(model, "peft_config", None) or {}
-        if stale is not None and stale.model is model and stale.adapter in loaded \
-                and stale.adapter != adapter_name:
-            model.delete_adapter(stale.adapter)  # the retrained folder's old weights
-        if adapter_name not in (getattr(model, "peft_config", None) or {}):
-            model.load_adapter(str(path), adapter_name=adapter_name, hotswap=False,
-                               local_files_only=True)
+        host = _host(model)
+        if host is not None and stale is not None and stale.model is model \
+                and stale.adapter in host.peft_config and stale.adapter != adapter_name:
+            host.delete_adapter(stale.adapter)  # the retrained folder's old weights
+        if host is None:
+            from peft import PeftModel
+
+            # Injects LoRA layers into ``model`` itself; the wrapper is only kept to manage
+            # adapters, generation goes on calling ``model``.
+            host = PeftModel.from_pretrained(model, str(path), adapter_name=adapter_name,
+                                             is_trainable=False)
+            _HOSTS[model] = host
+        elif adapter_name not in host.peft_config:
+            host.load_adapter(str(path), adapter_name=adapter_name, is_trainable=False)
         model._harness_active = ""  # loading activated the new adapter: select afresh
         model.eval()
         base.select = lambda: _activate(model, None)
@@ -121,15 +132,21 @@ def _inject(base: LoadedModel, path: Path, signature: str,
     return view
 
 
+def _host(model: Any) -> Any:
+    """The PeftModel that manages the adapters injected into ``model`` (None before any)."""
+    return _HOSTS.get(model)
+
+
 def _activate(model: Any, adapter_name: str | None) -> None:
     """Make ``adapter_name`` the only active adapter, or run the bare base (None)."""
     if getattr(model, "_harness_active", "") == adapter_name:
         return
+    host = _host(model)
     if adapter_name is None:
-        model.disable_adapters()
+        host.base_model.disable_adapter_layers()
     else:
-        model.enable_adapters()
-        model.set_adapter(adapter_name)
+        host.base_model.enable_adapter_layers()
+        host.set_adapter(adapter_name)
     model._harness_active = adapter_name
 
 

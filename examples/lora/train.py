@@ -185,6 +185,7 @@ def train(args: argparse.Namespace) -> Path:
     model.peft_config["default"].base_model_name_or_path = f"hf/{BASE}"
     args.out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(args.out))
+    (args.out / "README.md").unlink(missing_ok=True)  # peft's blank model card
     write_training_record(
         args.out, task="sentiment", split="lora-train",
         items=[(item_id, text) for item_id, text, _ in examples],

@@ -67,7 +67,7 @@ def test_gemma_base_answers_completion_prompts(tmp_path: Path,
     experiment.write_text(
         f"tasks: [{ROOT / 'tasks' / 'sentiment'}]\n"
         "variants: [{name: fs, template: few-shot-completion, shots: 4, max_tokens: 4}]\n"
-        "models: [hf/gemma3-270m]\nlimit: 6\nseed: 1\n", encoding="utf-8")
+        "models: [hf/gemma3-270m]\nlimit: 6\nseed: 1\ncache: false\n", encoding="utf-8")
     samples = harness.run(experiment, results_dir=tmp_path / "r", reports_dir=tmp_path / "p",
                           quiet=True)
     assert samples["error"].isna().all()

@@ -186,7 +186,7 @@ def _variant(config: VariantConfig, tasks: dict[str, TaskPlan], template: Path) 
     chains: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for name, task in tasks.items():
         steps = [(s.name, s.args) for s in (config.parser or task.config.parser)]
-        if reasoning:
+        if reasoning and (not steps or steps[0][0] != "answer_is"):
             steps.insert(0, ("answer_is", {}))
         parsers[name] = build_parser(steps, task.config.choices or ())
         chains[name] = steps

@@ -47,6 +47,15 @@ def clean(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return frame, int((~ok).sum())
 
 
+def _skipped(rows: pd.DataFrame, key: tuple[str, ...]) -> int:
+    """Unreadable judgements of one (task, model, judge)."""
+    mine = np.ones(len(rows), dtype=bool)
+    for column, value in zip(GROUP, key, strict=True):
+        mine &= (rows[column].astype(str) == value).to_numpy()
+    winner = rows.loc[mine, "winner"].astype("string").str.lower()
+    return int((~winner.isin(["a", "b", "tie"]).fillna(False)).sum())
+
+
 def _quantiles(boot: NDArray[np.float64], alpha: float
                ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     with warnings.catch_warnings():
@@ -131,9 +140,10 @@ def position_bias(rows: pd.DataFrame, *, alpha: float = 0.05, n_boot: int = 2000
     shown first, with a bootstrap interval over items (0.5 means no bias), and how often the
     two orders of one comparison named the same winner (``consistent``)."""
     alpha = check_alpha(alpha)
-    frame, skipped = clean(rows)
+    frame, _ = clean(rows)
     out = []
     for key, part in frame.groupby(GROUP, sort=False):
+        skipped = _skipped(rows, key)
         decided = part[part["decided"]]
         per_item = decided.groupby("item_id", sort=False)["first_won"].agg(["sum", "size"])
         share = float(per_item["sum"].sum() / per_item["size"].sum()) if len(decided) else np.nan

@@ -71,6 +71,8 @@ class Corrected:
 
     names: list[str]
     judged: NDArray[np.float64]
+    judged_low: NDArray[np.float64]
+    judged_high: NDArray[np.float64]
     corrected: NDArray[np.float64]
     raw: NDArray[np.float64]
     low: NDArray[np.float64]
@@ -147,10 +149,11 @@ def correct_rates(values: ArrayLike, item_verdicts: ArrayLike, item_labels: Arra
         warnings.simplefilter("ignore", RuntimeWarning)
         judged = np.nanmean(x, axis=0)
     boot_q = bootstrap_ratio_means(x, n_boot=n_boot, seed=rng)
+    q_low, q_high = _quantiles(boot_q, alpha)
     nan = np.full(x.shape[1], np.nan)
     if rates.refused:
-        return Corrected(names, judged, nan, nan, nan, nan, np.zeros(x.shape[1], bool), rates,
-                         [])
+        return Corrected(names, judged, q_low, q_high, nan, nan, nan, nan,
+                         np.zeros(x.shape[1], bool), rates, [])
     raw = rogan_gladen(judged, rates.sensitivity, rates.specificity)
     se_b, sp_b = rates.boot_sensitivity[:, None], rates.boot_specificity[:, None]
     boot = np.clip(rogan_gladen(boot_q, se_b, sp_b), 0.0, 1.0)
@@ -173,5 +176,5 @@ def correct_rates(values: ArrayLike, item_verdicts: ArrayLike, item_labels: Arra
                           "judged_low": float(naive_low[0]), "judged_high": float(naive_high[0]),
                           "corrected_diff": float(d.mean() / rates.youden),
                           "corrected_low": float(d_low[0]), "corrected_high": float(d_high[0])})
-    return Corrected(names, judged, np.clip(raw, 0.0, 1.0), raw, low, high,
+    return Corrected(names, judged, q_low, q_high, np.clip(raw, 0.0, 1.0), raw, low, high,
                      (raw < 0) | (raw > 1), rates, pairs)

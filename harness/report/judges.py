@@ -17,6 +17,7 @@ import pandas as pd
 from harness.report.judge_data import JudgeData
 from harness.report.mdtext import md_inline
 from harness.report.tables import markdown_table, pct
+from harness.stats.errors import StatsError
 
 N_BOOT = 2000
 
@@ -184,8 +185,12 @@ def judges_markdown(samples: pd.DataFrame, task: str, data: JudgeData | None) ->
         labelled = rows is not None and pd.to_numeric(rows["verdict"], errors="coerce").notna(
         ).any()
         if labelled:
-            lines += _agreement_lines(name, rows)
-            lines += _corrected_lines(name, samples, rows)
+            try:
+                lines += _agreement_lines(name, rows)
+                lines += _corrected_lines(name, samples, rows)
+            except StatsError as exc:  # damaged labels must not cost the report of a run
+                lines += [f"The agreement of `{md_inline(name)}` with its labels could not be "
+                          f"measured: {md_inline(str(exc))}.", "", no_labels_sentence(name), ""]
         else:
             if rows is not None and len(rows):
                 lines += [f"Judge `{md_inline(name)}` gave no readable verdict on any of the "

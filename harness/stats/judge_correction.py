@@ -159,22 +159,30 @@ def correct_rates(values: ArrayLike, item_verdicts: ArrayLike, item_labels: Arra
     boot = np.clip(rogan_gladen(boot_q, se_b, sp_b), 0.0, 1.0)
     low, high = _quantiles(boot, alpha)
     j_b = (se_b + sp_b - 1.0)[:, 0]
-    pairs = []
-    for a in range(x.shape[1]):
-        for b in range(a + 1, x.shape[1]):
-            both = np.isfinite(x[:, a]) & np.isfinite(x[:, b])
-            if both.sum() < 2:
-                continue
-            d = x[both, a] - x[both, b]
-            boot_d = bootstrap_ratio_means(d, n_boot=n_boot, seed=rng)[:, 0]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                boot_c = np.where(j_b > 0, boot_d / j_b, np.nan)
-            d_low, d_high = _quantiles(boot_c[:, None], alpha)
-            naive_low, naive_high = _quantiles(boot_d[:, None], alpha)
-            pairs.append({"a": names[a], "b": names[b], "n_items": int(both.sum()),
-                          "judged_diff": float(d.mean()),
-                          "judged_low": float(naive_low[0]), "judged_high": float(naive_high[0]),
-                          "corrected_diff": float(d.mean() / rates.youden),
-                          "corrected_low": float(d_low[0]), "corrected_high": float(d_high[0])})
+    pairs = _pairs(x, names, j_b, rates.youden, n_boot, alpha, rng)
     return Corrected(names, judged, q_low, q_high, np.clip(raw, 0.0, 1.0), raw, low, high,
                      (raw < 0) | (raw > 1), rates, pairs)
+
+
+def _pairs(x: NDArray[np.float64], names: list[str], j_b: NDArray[np.float64], youden: float,
+           n_boot: int, alpha: float, rng: np.random.Generator) -> list[dict[str, object]]:
+    """Every pair's judged and corrected difference; one item bootstrap serves all pairs (an
+    item missing on either side is left out of that pair)."""
+    index = [(a, b) for a in range(x.shape[1]) for b in range(a + 1, x.shape[1])
+             if (np.isfinite(x[:, a]) & np.isfinite(x[:, b])).sum() >= 2]
+    if not index:
+        return []
+    d = np.stack([x[:, a] - x[:, b] for a, b in index], axis=1)  # NaN where either is missing
+    boot_d = bootstrap_ratio_means(d, n_boot=n_boot, seed=rng)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot_c = np.where(j_b[:, None] > 0, boot_d / j_b[:, None], np.nan)
+    d_low, d_high = _quantiles(boot_c, alpha)
+    naive_low, naive_high = _quantiles(boot_d, alpha)
+    out = []
+    for k, (a, b) in enumerate(index):
+        mean = float(np.nanmean(d[:, k]))
+        out.append({"a": names[a], "b": names[b], "n_items": int(np.isfinite(d[:, k]).sum()),
+                    "judged_diff": mean, "judged_low": float(naive_low[k]),
+                    "judged_high": float(naive_high[k]), "corrected_diff": mean / youden,
+                    "corrected_low": float(d_low[k]), "corrected_high": float(d_high[k])})
+    return out

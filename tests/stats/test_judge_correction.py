@@ -108,3 +108,16 @@ def test_graded_verdicts_use_mean_verdicts() -> None:
     verdicts = np.r_[np.full(20, 0.8), np.full(20, 0.3)]
     rates = judge_rates(verdicts, labels)
     assert (rates.sensitivity, rates.specificity) == pytest.approx((0.8, 0.7))
+
+
+def test_items_missing_on_one_side_leave_only_that_pair() -> None:
+    rng = np.random.default_rng(2)
+    x = (rng.random((80, 3)) < 0.5).astype(float)
+    x[:20, 2] = np.nan  # the third variant errored on 20 items
+    labels = np.r_[np.ones(30), np.zeros(30)]
+    got = correct_rates(x, labels, labels, n_boot=300)
+    by_pair = {(p["a"], p["b"]): p for p in got.pairs}
+    assert by_pair[("0", "1")]["n_items"] == 80 and by_pair[("0", "2")]["n_items"] == 60
+    assert by_pair[("0", "2")]["judged_diff"] == pytest.approx(
+        np.mean(x[20:, 0] - x[20:, 2]))
+    assert got.judged[2] == pytest.approx(np.nanmean(x[:, 2]))

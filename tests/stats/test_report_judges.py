@@ -209,3 +209,12 @@ def test_a_damaged_judge_file_names_its_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"pairwise.jsonl:1: not a JSON row"):
         load_judge_data(tmp_path)
     assert load_judge_data(tmp_path / "nothing") == JudgeData()
+
+
+def test_labels_that_are_not_pass_or_fail_are_reported_not_raised() -> None:
+    samples, data, _ = simulate(pairwise=False)
+    assert data.calibration is not None
+    data.calibration.loc[0, "label"] = 7
+    md = "\n".join(judges_markdown(samples, TASK, data))
+    assert "could not be measured: a human label must be 0 (fail) or 1 (pass)" in md
+    assert "carry judge error that this run did not measure" in md

@@ -79,7 +79,9 @@ def manifest_for(plan: Plan, run_id: str, status: str,
             name: [{"name": s.name, "kind": s.kind} for s in t.scorers]
             for name, t in plan.tasks.items()
         },
-        "models": {label: {"model": m.model, "api_base": m.api_base}
+        "models": {label: {"model": m.model, "api_base": m.api_base,
+                           **({"deployments": [d.api_base for d in m.deployments]}
+                              if m.deployments else {})}
                    for label, m in plan.models.items()},
         "samples_planned": len(plan.samples),
         **manifest_design(experiment.sweep),  # the sweep's factors, for the factorial analysis
@@ -137,7 +139,7 @@ def apply_overrides(
 def build_client(
     experiment: ExperimentConfig, client: Client | None = None, progress: Any = None
 ) -> tuple[Client, Any, Client]:
-    """The production stack: cache -> retries -> per-model limits -> LiteLLM.
+    """The production stack: cache -> retries -> per-model limits -> replicas -> LiteLLM.
 
     Returns the stack, the cache (None when off) and the innermost client, whose ``aclose``
     (when it has one) must run inside the run's event loop. ``progress`` (a
@@ -146,10 +148,14 @@ def build_client(
     from harness.cache import ResponseCache, cache_file
     from harness.cached_client import CachedClient
     from harness.models.limits import LimitedClient
+    from harness.models.replicas import ReplicaClient
     from harness.models.retry import RetryingClient
 
     inner: Client = client or LiteLLMClient()
-    limited = LimitedClient(inner, default_cap=experiment.concurrency)
+    # Retries stay above the replicas: one sample's attempts are counted once, whichever
+    # replica each went to.
+    replicas = ReplicaClient(inner, default_cap=experiment.concurrency)
+    limited = LimitedClient(replicas, default_cap=experiment.concurrency)
     if progress is not None:
         progress.concurrency = limited.describe
     stack: Client = RetryingClient(limited, retries=experiment.retries)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -59,22 +59,23 @@ def _surely_fine(model: ModelConfig) -> bool:
 
 
 def check_models(experiment: ExperimentConfig) -> None:
-    """Every hosted model's provider is one LiteLLM knows, and its API key is set."""
-    hosted = [(i, m) for i, m in enumerate(experiment.models)
+    """Every hosted model's provider is one LiteLLM knows, and its API key is set; for a
+    model with ``deployments``, every deployment's."""
+    hosted = [(where, m) for where, m in _hosted(experiment)
               if not m.model.startswith(LOCAL_PREFIX) and not _surely_fine(m)]
     if not hosted:
         return
     from harness.models._litellm import import_litellm
 
     litellm = import_litellm()
-    for index, model in hosted:
-        _check_provider(litellm, model, experiment.locate("models", index, "model"))
+    for where, model in hosted:
+        _check_provider(litellm, model, where("model"))
         if model.api_key_env:
             if not os.environ.get(model.api_key_env):
                 raise ConfigError(
                     f"the environment variable {model.api_key_env} is not set (model "
                     f"{model.label} reads its API key from it); export {model.api_key_env} "
-                    "before running", **experiment.locate("models", index, "api_key_env"))
+                    "before running", **where("api_key_env"))
             continue
         if is_keyless(model):
             continue
@@ -84,7 +85,35 @@ def check_models(experiment: ExperimentConfig) -> None:
             raise ConfigError(
                 f"{model.model} needs an API key in the environment variable {names}, which is "
                 f"not set; export {missing[0]}=... (or name the variable that holds the key "
-                "with api_key_env)", **experiment.locate("models", index, "model"))
+                "with api_key_env)", **where("model"))
+
+
+Where = Callable[[str], dict[str, Any]]
+
+
+def _hosted(experiment: ExperimentConfig) -> list[tuple[Where, ModelConfig]]:
+    """Each model entry, or each of its deployments (``label@index``), with a function that
+    says where a key of it was written: the deployment's own key when it sets it, else the
+    entry's, else the deployment itself."""
+    from harness.config.deployments import expand
+
+    out: list[tuple[Where, ModelConfig]] = []
+    for index, model in enumerate(experiment.models):
+        if not model.deployments:
+            out.append((lambda key, i=index: experiment.locate("models", i, key), model))
+            continue
+        for number, config in enumerate(expand(model)):
+            given = model.deployments[number].model_fields_set
+
+            def where(key: str, i: int = index, n: int = number,
+                      own: set[str] = given) -> dict[str, Any]:
+                if key in own or getattr(experiment.models[i], key, None) is None:
+                    return experiment.locate("models", i, "deployments", n,
+                                             *((key,) if key in own else ()))
+                return experiment.locate("models", i, key)
+
+            out.append((where, config))
+    return out
 
 
 def check_local_models(experiment: ExperimentConfig) -> None:

@@ -206,3 +206,107 @@ def test_api_base_beside_deployments_is_refused(tmp_path: Path, add_task: Path) 
     with pytest.raises(ConfigError) as info:
         harness.run(path, results_dir=tmp_path / "results", reports_dir=None, quiet=True)
     assert "both.yaml:5" in str(info.value) and "move this api_base" in str(info.value)
+
+
+def _pool(**extra: object) -> tuple[object, list[float]]:
+    from harness.config import ModelConfig
+    from harness.models.replicas import ReplicaPool
+
+    now = [0.0]
+    model = ModelConfig.model_validate({"model": "hosted_vllm/m", "deployments": [
+        {"api_base": "http://a:1/v1"}, {"api_base": "http://b:1/v1"},
+        {"api_base": "http://c:1/v1"}], **extra})
+    return ReplicaPool(model, default_cap=4, clock=lambda: now[0]), now
+
+
+def test_a_failed_replica_is_left_out_for_its_cooldown_then_comes_back() -> None:
+    import asyncio
+
+    from harness.models.client import ModelCallError
+
+    pool, now = _pool(cooldown_time=10, allowed_fails=1)
+    boom = ModelCallError("InternalServerError: x", retryable=True, status=500)
+
+    async def spread() -> None:
+        first = await pool.acquire()
+        await pool.release(first, boom)
+        await pool.release(await pool.acquire(), None)
+        await pool.release(await pool.acquire(), None)
+        assert pool.healthy(first, now[0])  # allowed_fails: 1
+        picked = await pool.acquire()
+        assert picked is first
+        await pool.release(picked, boom)  # the second failure within 10 s: out
+        assert not pool.healthy(first, now[0])
+        for _ in range(6):
+            other = await pool.acquire()
+            assert other is not first
+            await pool.release(other, None)
+        now[0] += 10.5
+        assert pool.healthy(first, now[0])
+        # Back in, and the least used: it takes the next call.
+        assert await pool.acquire() is first
+
+    asyncio.run(spread())
+
+
+def test_when_every_replica_is_out_the_one_out_longest_is_tried() -> None:
+    import asyncio
+
+    from harness.models.client import ModelCallError
+
+    pool, now = _pool(cooldown_time=30)
+    boom = ModelCallError("Timeout: no answer", retryable=True)
+
+    async def go() -> None:
+        order = []
+        for _ in range(3):
+            replica = await pool.acquire()
+            order.append(replica)
+            now[0] += 1
+            await pool.release(replica, boom)
+        assert all(not pool.healthy(r, now[0]) for r in pool.replicas)
+        assert await pool.acquire() is order[0]
+
+    asyncio.run(asyncio.wait_for(go(), 5))
+
+
+def test_a_bad_request_does_not_count_against_a_replica() -> None:
+    import asyncio
+
+    from harness.models.client import ModelCallError
+
+    pool, now = _pool()
+
+    async def go() -> None:
+        replica = await pool.acquire()
+        await pool.release(replica, ModelCallError("BadRequestError: no", retryable=False,
+                                                    status=400))
+        assert pool.healthy(replica, now[0]) and replica.failed == 0
+
+    asyncio.run(go())
+
+
+def test_a_retry_that_can_fail_over_does_not_wait() -> None:
+    import asyncio
+
+    from harness.config import ModelConfig
+    from harness.models.client import Completion, ModelCallError
+    from harness.models.retry import RetryingClient
+
+    waits: list[float] = []
+    errors = [ModelCallError("x", retryable=True, status=500, failover=True),
+              ModelCallError("y", retryable=True, status=500)]
+
+    class Flaky:
+        async def complete(self, *args: object, **kwargs: object) -> Completion:
+            if errors:
+                raise errors.pop(0)
+            return Completion("ok")
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    client = RetryingClient(Flaky(), retries=3, sleep=sleep)
+    model = ModelConfig(model="openai/m")
+    assert asyncio.run(client.complete(model, [], {})).text == "ok"
+    assert waits[0] == 0.0 and waits[1] > 0.0

@@ -4,8 +4,8 @@ The design keeps everything that makes a run trustworthy in the one process that
 (the *driver*): the plan, the run lock, the manifest, the response cache, retries, per-model
 limits and replicas, scoring and the records in ``samples.jsonl``, resume, the budget, the
 sequential monitor and Ctrl-C. Only the model calls leave it: each goes to one of a set of
-Ray actors, one per GPU when the plan has local (``hf/``) models and the cluster has GPUs,
-else one per CPU (``--ray-workers`` says otherwise). Each actor holds its own model client
+Ray actors (``worker_plan``: one per GPU for local models; ``--ray-workers`` says
+otherwise). Each actor holds its own model client
 (a local model loaded once per actor, on its GPU; its own HTTP session for hosted calls) and
 takes many calls at once, so a local model batches them as in a local run.
 
@@ -80,16 +80,30 @@ class CallWorker:
         await self.client.aclose()
 
 
+# Hosted calls need little CPU per worker (they wait on the network); more processes than
+# this mostly cost memory (each imports LiteLLM) while the driver scores every answer.
+MAX_HOSTED_WORKERS = 16
+
+
 def worker_plan(ray: Any, models: list[ModelConfig],
-                workers: int | None) -> tuple[int, dict[str, float]]:
-    """How many actors, and the resources each holds: a GPU each for local models when the
-    cluster has GPUs, else a CPU each."""
+                workers: int | None) -> tuple[int, dict[str, Any]]:
+    """How many actors, and the resources each holds: local models get one per GPU, or one
+    per machine without GPUs (a CPU model uses all of a machine's cores; two copies would
+    fight over them); hosted calls one per CPU, up to ``MAX_HOSTED_WORKERS``."""
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0))
-    local = any(m.model.startswith("hf/") for m in models)
-    if local and gpus:
-        return (workers or gpus), {"num_gpus": 1, "num_cpus": 1}
-    return (workers or max(1, int(resources.get("CPU", 1)))), {"num_cpus": 1}
+    cpus = max(1, int(resources.get("CPU", 1)))
+    # More workers than the cluster has GPUs (CPUs) share them: an actor asking for a whole
+    # one that is not there would never start, and the calls sent to it would wait forever.
+    if any(m.model.startswith("hf/") for m in models):
+        if gpus:
+            count = workers or gpus
+            return count, {"num_gpus": min(1.0, gpus / count), "num_cpus": 0}
+        nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
+        count = workers or max(1, nodes)
+        return count, {"num_cpus": min(1.0, cpus / count), "scheduling_strategy": "SPREAD"}
+    count = workers or min(cpus, MAX_HOSTED_WORKERS)
+    return count, {"num_cpus": min(1.0, cpus / count)}
 
 
 class RayClient:
@@ -123,7 +137,8 @@ class RayClient:
     def describe(self) -> dict[str, Any]:
         """For the manifest: where the calls went."""
         return {"address": self.address or "local", "workers": len(self.actors),
-                **{k.removeprefix("num_"): v for k, v in self.resources.items()}}
+                **{k.removeprefix("num_"): v for k, v in self.resources.items()
+                   if k.startswith("num_")}}
 
     def sent_params(self, model: ModelConfig, params: dict[str, Any]) -> dict[str, Any]:
         return self._local.sent_params(model, params)

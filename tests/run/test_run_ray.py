@@ -167,3 +167,36 @@ def test_ray_with_a_custom_client_is_refused(tmp_path: Path, add_task: Path) -> 
         harness.run(exp, results_dir=tmp_path / "results", reports_dir=None, quiet=True,
                     client=Fixed(), ray="")
     assert not (tmp_path / "results").exists()
+
+
+class _Cluster:
+    def __init__(self, resources: dict[str, float], nodes: int) -> None:
+        self.resources, self.alive = resources, nodes
+
+    def cluster_resources(self) -> dict[str, float]:
+        return self.resources
+
+    def nodes(self) -> list[dict[str, bool]]:
+        return [{"Alive": True}] * self.alive + [{"Alive": False}]
+
+
+@pytest.mark.parametrize(("resources", "nodes", "model", "workers", "expected"), [
+    ({"CPU": 64, "GPU": 8}, 2, "hf/smollm2-135m-instruct", None,
+     (8, {"num_gpus": 1.0, "num_cpus": 0})),  # local models: one worker per GPU
+    ({"CPU": 64}, 3, "hf/smollm2-135m-instruct", None,
+     (3, {"num_cpus": 1.0, "scheduling_strategy": "SPREAD"})),  # no GPU: one per machine
+    ({"CPU": 64}, 3, "openai/gpt-4o-mini", None, (16, {"num_cpus": 1.0})),
+    ({"CPU": 2}, 1, "openai/gpt-4o-mini", None, (2, {"num_cpus": 1.0})),
+    # More workers than CPUs share them rather than waiting for CPUs that are not there.
+    ({"CPU": 2}, 1, "openai/gpt-4o-mini", 4, (4, {"num_cpus": 0.5})),
+    ({"CPU": 8, "GPU": 1}, 1, "hf/smollm2-135m-instruct", 2,
+     (2, {"num_gpus": 0.5, "num_cpus": 0})),
+])
+def test_how_many_workers_and_what_each_holds(resources: dict[str, float], nodes: int,
+                                              model: str, workers: int | None,
+                                              expected: tuple[int, dict[str, Any]]) -> None:
+    from harness.config import ModelConfig
+    from harness.ray_run import worker_plan
+
+    assert worker_plan(_Cluster(resources, nodes), [ModelConfig(model=model)],
+                       workers) == expected

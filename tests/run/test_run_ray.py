@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -200,3 +201,28 @@ def test_how_many_workers_and_what_each_holds(resources: dict[str, float], nodes
 
     assert worker_plan(_Cluster(resources, nodes), [ModelConfig(model=model)],
                        workers) == expected
+
+
+@pytest.mark.ray
+def test_resuming_on_ray_sends_only_what_did_not_finish(
+        ray_cluster: Any, tmp_path: Path, add_task: Path) -> None:
+    broken = {"on": True}
+
+    def reject_item_3(messages: list[dict[str, str]]) -> int | None:
+        return 400 if broken["on"] and "What is 3 + 7?" in messages[-1]["content"] else None
+
+    with LoopbackServer(adder, status_for=reject_item_3) as server:
+        exp = write_experiment(tmp_path, server.url, extra="cache: false\n")
+        first = harness.run(exp, results_dir=tmp_path / "results", reports_dir=None,
+                            quiet=True)
+        assert first["error"].notna().sum() == 2
+        before = Counter(server.counts)
+        broken["on"] = False
+        resumed = harness.run(resume=first.attrs["manifest"]["run_id"],
+                              results_dir=tmp_path / "results", reports_dir=None, quiet=True,
+                              ray="")
+        sent_again = Counter(server.counts) - before
+    assert resumed["error"].isna().all() and len(resumed) == 24
+    assert sum(sent_again.values()) == 2  # the two failed samples, nothing else
+    assert all("What is 3 + 7?" in key for key in sent_again)
+    assert resumed.attrs["manifest"]["ray"]["workers"] == 2

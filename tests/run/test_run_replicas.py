@@ -310,3 +310,20 @@ def test_a_retry_that_can_fail_over_does_not_wait() -> None:
     model = ModelConfig(model="openai/m")
     assert asyncio.run(client.complete(model, [], {})).text == "ok"
     assert waits[0] == 0.0 and waits[1] > 0.0
+
+
+def test_the_estimate_counts_the_replicas_rates_together() -> None:
+    from harness.config import ModelConfig
+    from harness.estimate import ModelEstimate, _seconds
+
+    def seconds(**entry: object) -> float:
+        model = ModelConfig.model_validate({"model": "hosted_vllm/m", **entry})
+        row = ModelEstimate(label="m", model="hosted_vllm/m", samples=600, calls=600,
+                            latency_s=0.0)
+        return _seconds(row, model, concurrency=16)
+
+    two = [{"api_base": "http://a:1/v1", "rpm": 60}, {"api_base": "http://b:1/v1", "rpm": 60}]
+    assert seconds(deployments=two) == pytest.approx(300)  # 600 calls at 120 a minute
+    assert seconds(deployments=two, rpm=30) == pytest.approx(1200)  # the entry's own cap
+    unlimited = [{"api_base": "http://a:1/v1", "rpm": 60}, {"api_base": "http://b:1/v1"}]
+    assert seconds(deployments=unlimited) == pytest.approx(0)

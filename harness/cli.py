@@ -293,6 +293,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from harness.errors import ConfigError
     from harness.report.console import summary_table
 
+    if args.ray and args.experiment is None and args.ray.endswith((".yaml", ".yml")):
+        # `harness run --ray my.yaml`: the optional ADDRESS took the experiment file.
+        args.experiment, args.ray = Path(args.ray), ""
     if args.experiment is None and not args.resume:
         raise ConfigError("give an experiment file to run, or --resume <run-id>")
     if args.dry_run:

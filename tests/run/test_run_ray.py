@@ -226,3 +226,22 @@ def test_resuming_on_ray_sends_only_what_did_not_finish(
     assert sum(sent_again.values()) == 2  # the two failed samples, nothing else
     assert all("What is 3 + 7?" in key for key in sent_again)
     assert resumed.attrs["manifest"]["ray"]["workers"] == 2
+
+
+def test_ray_before_the_experiment_file_is_not_taken_for_an_address(
+        tmp_path: Path, add_task: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``harness run --ray my.yaml`` runs my.yaml on a local Ray instance."""
+    import harness.api
+    from harness.cli import main
+
+    seen: dict[str, Any] = {}
+
+    def fake_run(experiment: Any, **kwargs: Any) -> Any:
+        seen.update(experiment=experiment, ray=kwargs["ray"])
+        raise SystemExit(0)
+
+    monkeypatch.setattr(harness.api, "run", fake_run)
+    exp = write_experiment(tmp_path, "http://127.0.0.1:9")
+    with pytest.raises(SystemExit):
+        main(["run", "--ray", str(exp)])
+    assert seen == {"experiment": exp, "ray": ""}

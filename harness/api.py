@@ -27,6 +27,8 @@ from harness.results import (
     resolve_run_dir,
     versions,
 )
+from harness.scoring.versions import describe as describe_scoring
+from harness.scoring.versions import manifest_scorers
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,10 +77,10 @@ def manifest_for(plan: Plan, run_id: str, status: str,
                    "has_gold_docs": bool(t.config.gold_docs_field)}
             for name, t in plan.tasks.items()
         },
-        "scorers": {
-            name: [{"name": s.name, "kind": s.kind} for s in t.scorers]
-            for name, t in plan.tasks.items()
-        },
+        "scorers": manifest_scorers(plan.tasks),
+        # Which parser and scorer settings wrote the scores in samples.jsonl (harness score
+        # stores other scorings beside them: harness.scoring.versions).
+        "scoring": describe_scoring(plan.tasks, plan.variants),
         "models": {label: {"model": m.model, "api_base": m.api_base,
                            **({"deployments": [d.api_base for d in m.deployments]}
                               if m.deployments else {})}

@@ -58,6 +58,19 @@ def _surely_fine(model: ModelConfig) -> bool:
     return not keys or is_keyless(model) or any(os.environ.get(k) for k in keys)
 
 
+def _all_models(experiment: ExperimentConfig) -> list[tuple[tuple[str | int, ...],
+                                                               ModelConfig]]:
+    """Every model the run calls, with where it is written: the models under test, then
+    the judges' (``judges[i].model``, ``pairwise.model``)."""
+    out: list[tuple[tuple[str | int, ...], ModelConfig]] = [
+        (("models", i), m) for i, m in enumerate(experiment.models)]
+    out += [(("judges", i, "model"), j.model) for i, j in enumerate(experiment.judges)]
+    pairwise = experiment.pairwise
+    if pairwise is not None and pairwise.model is not None:
+        out.append((("pairwise", "model"), pairwise.model))
+    return out
+
+
 def check_models(experiment: ExperimentConfig) -> None:
     """Every hosted model's provider is one LiteLLM knows, and its API key is set; for a
     model with ``deployments``, every deployment's."""
@@ -92,25 +105,25 @@ Where = Callable[[str], dict[str, Any]]
 
 
 def _hosted(experiment: ExperimentConfig) -> list[tuple[Where, ModelConfig]]:
-    """Each model entry, or each of its deployments (``label@index``), with a function that
-    says where a key of it was written: the deployment's own key when it sets it, else the
-    entry's, else the deployment itself."""
+    """Every model the run calls (``_all_models``), or each deployment (``label@index``) of
+    one that lists them, with a function that says where a key of it was written: the
+    deployment's own key when it sets it, else the entry's, else the deployment itself."""
     from harness.config.deployments import expand
 
     out: list[tuple[Where, ModelConfig]] = []
-    for index, model in enumerate(experiment.models):
+    for loc, model in _all_models(experiment):
         if not model.deployments:
-            out.append((lambda key, i=index: experiment.locate("models", i, key), model))
+            out.append((lambda key, at=loc: experiment.locate(*at, key), model))
             continue
         for number, config in enumerate(expand(model)):
             given = model.deployments[number].model_fields_set
 
-            def where(key: str, i: int = index, n: int = number,
-                      own: set[str] = given) -> dict[str, Any]:
-                if key in own or getattr(experiment.models[i], key, None) is None:
-                    return experiment.locate("models", i, "deployments", n,
+            def where(key: str, at: tuple[str | int, ...] = loc, entry: ModelConfig = model,
+                      n: int = number, own: set[str] = given) -> dict[str, Any]:
+                if key in own or getattr(entry, key, None) is None:
+                    return experiment.locate(*at, "deployments", n,
                                              *((key,) if key in own else ()))
-                return experiment.locate("models", i, key)
+                return experiment.locate(*at, key)
 
             out.append((where, config))
     return out
@@ -119,13 +132,13 @@ def _hosted(experiment: ExperimentConfig) -> list[tuple[Where, ModelConfig]]:
 def check_local_models(experiment: ExperimentConfig) -> None:
     """Every ``hf/...`` model names an alias, a model folder, a .gguf file or a cached hub
     id: otherwise every sample would fail in turn, after a run folder was made."""
-    for index, model in enumerate(experiment.models):
+    for loc, model in _all_models(experiment):
         if model.model.startswith(LOCAL_PREFIX):
             from harness.models.hf_loading import missing_model
 
             problem = missing_model(model.model[len(LOCAL_PREFIX):])
             if problem:
-                raise ConfigError(problem, **experiment.locate("models", index, "model"))
+                raise ConfigError(problem, **experiment.locate(*loc, "model"))
 
 
 def _api_base(model: ModelConfig) -> str | None:

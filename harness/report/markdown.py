@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from harness.report.judge_cost import judge_cost_lines
 from harness.report.mdtext import md_inline
 from harness.report.operations import INCOMPLETE, operations
 from harness.report.tables import markdown_table, pct
@@ -241,5 +242,5 @@ def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
                   disagreements_markdown(samples, str(task)), ""]
         lines += _repeat_sections(samples, task)
     lines += ["## Errors", "", *_errors(samples), *_incomplete(samples, manifest), "",
-              "## Cost", "", *_costs(samples), ""]
+              "## Cost", "", *_costs(samples), *judge_cost_lines(manifest), ""]
     return "\n".join(lines)

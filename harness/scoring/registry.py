@@ -119,7 +119,7 @@ def scorer_type(name: str) -> ScorerType:
 
 # Modules that register scorer types when imported, loaded before the first task file's
 # scorers are read. A new type (judges, RAG metrics) adds its module here: one line.
-TYPE_MODULES: list[str] = ["harness.scoring.builtin"]
+TYPE_MODULES: list[str] = ["harness.scoring.builtin", "harness.judges.scorer_type"]
 _types_loaded = False
 
 

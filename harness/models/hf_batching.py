@@ -82,6 +82,7 @@ class Batcher:
         self._refill_until = 0.0
         self.refill = 0.1
         self.refill_max_s = 0.5
+        self.batches = 0  # batches run (``generate`` calls, retries of a failed batch aside)
 
     def submit(self, prompt: Sequence[int], params: GenParams) -> Future:
         """Queue one prompt; the future resolves to its GenResult or the error that hit it."""
@@ -106,6 +107,7 @@ class Batcher:
                 self._execute(live, params)
 
     def _execute(self, live: list[_Request], params: GenParams) -> None:
+        self.batches += 1
         started = time.monotonic()
         try:
             self._execute_batch(live, params)

@@ -5,6 +5,7 @@ The public API is small::
     import harness
     samples = harness.run("experiments/quickstart.yaml")   # a pandas DataFrame
     samples = harness.load_run("results/<run-id>")
+    samples = harness.score("results/<run-id>")  # score again, no model under test called
     harness.summary(samples)   # per variant: score, CI, n
     harness.compare(samples)   # every pair of variants: difference, CI, p-values
     harness.factorial(samples) # a sweep's factor effects and interactions, with CIs
@@ -16,11 +17,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["compare", "factorial", "load_run", "run", "summary"]
+__all__ = ["compare", "factorial", "load_run", "run", "score", "summary"]
 
 _LAZY = {
     "run": ("harness.api", "run"),
     "load_run": ("harness.results", "load_run"),
+    "score": ("harness.scoring.rescore", "score"),
     "summary": ("harness.analysis", "summary"),
     "compare": ("harness.analysis", "compare"),
     "factorial": ("harness.analysis", "factorial"),

@@ -12,12 +12,19 @@ Rules (tests in ``tests/core/test_parsers_scorers.py``):
 * the last marker or ``\\boxed{...}`` in the text wins;
 * when nothing follows a marker on its line ("The answer is" then a line break), the answer is
   the next non-empty line;
+* the answer ends where its sentence or clause ends: a number followed by words, a comma, a
+  parenthesis or a new sentence is that number ("The answer is: 7. Checking with 8 items" is
+  7, "The answer is -58 (17 - 75)" is -58), unless an operator follows it ("3 + 4 = 7" stays
+  whole, for the next filter); a text answer ends at a full stop before a new capitalised
+  sentence ("B. Because ..." is B), initials and common abbreviations excepted;
 * no marker: the text is returned unchanged, for the next filter to search.
 """
 
 from __future__ import annotations
 
 import re
+
+from harness import numbers
 
 _MARKER = re.compile(
     r"""
@@ -87,14 +94,59 @@ def last_boxed(text: str) -> tuple[int, str] | None:
     return None
 
 
+# What may follow a leading number without ending the answer: an operator or another part of
+# an expression ("3 + 4 = 7", "12 / 4"), which the next filter must see whole.
+_CONTINUES = re.compile(r"\s*(?:[-+\u2212*/×x÷=^<>]|\\times|\\cdot|\\div)", re.IGNORECASE)
+# A full stop (or ! ?) that ends a sentence: followed by space and a capitalised word.
+_SENTENCE_END = re.compile(r"[.!?](?=\s+[\"'(*_]*[A-Z])")
+_ABBREVIATIONS = frozenset({
+    "dr", "mr", "mrs", "ms", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "no", "fig", "approx",
+    "prof", "mt", "ft", "inc", "ltd", "co"})
+_INITIAL_NEXT = re.compile(r"\s+[A-Z]\.")
+
+
+def _leading_number(answer: str) -> str | None:
+    """The number an answer starts with, when the words after it are not part of it."""
+    found = numbers.find_numbers(answer, limit=1)
+    if not found or found[0].start != 0 or numbers._unlatex(answer) != answer:
+        return None
+    end = found[0].end
+    end += answer[end:].startswith("%")
+    tail = answer[end:]
+    if not tail.strip() or _CONTINUES.match(tail):
+        return None
+    return answer[:end]
+
+
+def _first_sentence(answer: str) -> str:
+    """The answer up to the end of its sentence, keeping initials and abbreviations."""
+    for match in _SENTENCE_END.finditer(answer):
+        words = answer[: match.start()].split()
+        last = words[-1] if words else ""
+        if last.lower().strip("(") in _ABBREVIATIONS:
+            continue
+        initial = len(last) == 1 and last.isupper()
+        after_initial = len(words) > 1 and re.fullmatch(r"[A-Z]\.", words[-2]) is not None
+        if initial and (_INITIAL_NEXT.match(answer, match.end()) or after_initial):
+            continue  # "J. K. Rowling"
+        return answer[: match.start()]
+    return answer
+
+
+def _one_answer(answer: str) -> str:
+    """The answer itself, without the sentence or clause that follows it."""
+    number = _leading_number(answer)
+    return clean(number) if number is not None else clean(_first_sentence(answer))
+
+
 def _after_marker(text: str, end: int) -> str:
     """The answer following a marker: the rest of its line, else the next non-empty line."""
     line_end = text.find("\n", end)
-    rest = clean(text[end:] if line_end < 0 else text[end:line_end])
+    rest = _one_answer(clean(text[end:] if line_end < 0 else text[end:line_end]))
     if rest or line_end < 0:
         return rest
     for line in text[line_end + 1:].split("\n", LOOKAHEAD_LINES)[:LOOKAHEAD_LINES]:
-        found = clean(line)
+        found = _one_answer(clean(line))
         if found:
             return found
     return ""

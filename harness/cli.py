@@ -21,6 +21,7 @@ EPILOG = """examples:
   harness estimate my.yaml                # calls, tokens, cost and time; calls nothing
   harness render my.yaml --variant cot --item 3
   harness report results/<run-id>
+  harness score results/<run-id>          # score again with the current task files
   harness baseline save results/<run-id> --to results/baselines/my.json
   harness check my.yaml --baseline results/baselines/my.json --junit report.xml
   harness compare results/<run-a> results/<run-b>
@@ -192,6 +193,20 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--reports-dir", type=Path, default=Path("reports"))
     report.add_argument("--html", action="store_true", help="also write a self-contained HTML")
 
+    score = sub.add_parser("score", help="score a finished run again with the current task "
+                           "files (a fixed parser, a new scorer); calls no model under test")
+    score.add_argument("run", help="run folder or run id")
+    score.add_argument("--scorers", nargs="+", metavar="SCORER",
+                       help="score with these instead of each task's scorers: names of the "
+                            "task's own, built-in scorer names, or module:function")
+    score.add_argument("--experiment", type=Path,
+                       help="experiment file whose variants' parsers apply (default: the one "
+                            "the run was started from)")
+    score.add_argument("--results-dir", type=Path, default=Path("results"))
+    score.add_argument("--reports-dir", type=Path, default=Path("reports"))
+    score.add_argument("--no-report", action="store_true", help="skip rewriting the report")
+    _trust_option(score)
+
     baseline = sub.add_parser("baseline", help="save a run as the baseline check compares with")
     baseline_sub = baseline.add_subparsers(dest="action", metavar="ACTION", required=True)
     save = baseline_sub.add_parser("save", help="write a compact baseline file from a run")
@@ -337,6 +352,21 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_score(args: argparse.Namespace) -> int:
+    from harness.report.console import summary_table
+    from harness.scoring.rescore import score
+
+    samples = score(args.run, args.scorers, experiment=args.experiment,
+                    results_dir=args.results_dir,
+                    reports_dir=None if args.no_report else args.reports_dir)
+    print(summary_table(samples))
+    scoring = samples.attrs["manifest"]["scoring"]
+    print(f"\nscoring {scoring['id']}: {samples.attrs.get('run_dir')}/{scoring['source']}")
+    if samples.attrs.get("report"):
+        print(f"report:  {samples.attrs['report']}")
+    return 0
+
+
 def _cmd_gate(args: argparse.Namespace) -> int:
     from harness.gate.cli import run_command
 
@@ -391,7 +421,7 @@ def _cache_action(args: argparse.Namespace, path: Path) -> int:
 
 COMMANDS = {"run": _cmd_run, "estimate": _cmd_estimate, "render": _cmd_render,
             "report": _cmd_report, "baseline": _cmd_gate, "check": _cmd_gate, "compare": _cmd_gate,
-            "plan": _cmd_plan, "cache": _cmd_cache}
+            "plan": _cmd_plan, "cache": _cmd_cache, "score": _cmd_score}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

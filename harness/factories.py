@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +21,10 @@ def check_factory(what: str, name: str, factory: Callable[..., Any] | None,
     except TypeError:
         params = ", ".join(inspect.signature(factory).parameters) or "no arguments"
         raise ValueError(f"{what} '{name}' takes {params}; got {', '.join(args)}") from None
-    except re.error as exc:
-        raise ValueError(f"{what} '{name}': bad regular expression: {exc}") from None
-    except Exception as exc:  # a bad JSON schema, say
+    except Exception as exc:  # a bad pattern or JSON schema, say
+        from harness.userpattern import pattern_error
+
+        bad = pattern_error(exc)
+        if bad is not None:
+            raise ValueError(f"{what} '{name}': {bad}") from None
         raise ValueError(f"{what} '{name}': {exc}".splitlines()[0]) from None

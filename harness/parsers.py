@@ -15,6 +15,7 @@ from typing import Any
 from harness import jsontext, numbers
 from harness.answer_markers import final_answer
 from harness.factories import check_factory
+from harness.userpattern import UserPattern
 
 Parse = Callable[[str], str]
 
@@ -152,7 +153,7 @@ def _choice(letters: bool = False) -> Callable[[str, ParseContext], str]:
     return parse
 
 
-def _regex_group(compiled: re.Pattern[str], group: int | str) -> None:
+def _regex_group(compiled: UserPattern, group: int | str) -> None:
     """Refuse at config load a group the pattern does not have, rather than at every answer."""
     if isinstance(group, bool) or not isinstance(group, (int, str)):
         raise ValueError(f"group must be a number or a group name, not {group!r}")
@@ -168,7 +169,7 @@ def _regex_group(compiled: re.Pattern[str], group: int | str) -> None:
 def _regex(pattern: str, group: int | str = 0, ignore_case: bool = True) -> Callable[
     [str, ParseContext], str
 ]:
-    compiled = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+    compiled = UserPattern(pattern, ignore_case=ignore_case)
     _regex_group(compiled, group)
 
     def parse(text: str, ctx: ParseContext) -> str:

@@ -35,7 +35,7 @@ from harness.prompting import (
     template_names,
 )
 from harness.schedule import interleave, schedule_window
-from harness.scorers import Scorer, build_scorer
+from harness.scoring.registry import ScorerSpec
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ class Sample:
 class TaskPlan:
     config: TaskConfig
     items: list[Item]
-    scorers: list[Scorer]
+    scorers: list[ScorerSpec]  # built into scorers by the scoring stage (harness.scoring)
 
 
 @dataclass
@@ -91,13 +91,23 @@ class Plan:
     models: dict[str, ModelConfig]
     samples: list[Sample]
 
-    def score(self, sample: Sample, output: str) -> tuple[str, dict[str, float]]:
-        """Parse the raw output into an answer, and score it with every scorer of the task."""
-        answer = self.variants[sample.variant].parsers[sample.task](output)
-        return answer, {
-            s.name: float(s.score(answer, sample.item.target))
-            for s in self.tasks[sample.task].scorers
-        }
+    def score(self, sample: Sample, output: str) -> tuple[str | None, dict[str, float | None]]:
+        """Parse the raw output into an answer, and score it with every scorer of the task
+        (through the scoring stage, as a run does); raises what a parser or scorer raised."""
+        from harness.scoring.record import SampleRecord
+        from harness.scoring.stage import ScoringStage
+
+        record = SampleRecord(run_id="", sample_id=sample.sample_id, task=sample.task,
+                              variant=sample.variant, model=sample.model,
+                              model_id=self.models[sample.model].model,
+                              item_id=sample.item.id, epoch=sample.epoch,
+                              input=sample.item.input, target=sample.item.target,
+                              messages=sample.messages, output=output,
+                              fields=dict(sample.item.fields))
+        scored = ScoringStage.for_plan(self).score_sync(record)
+        if scored.error is not None:
+            raise ValueError(scored.error)
+        return scored.answer, scored.scores
 
 
 Embed = Callable[[Sequence[str]], Any]
@@ -154,8 +164,9 @@ def _load_task(reference: str, base: Path, limit: int | None, *, roots: tuple[Pa
         items = items[:limit]
     if not items:
         raise ConfigError(f"split '{config.eval_split}' has no items", file=config.source)
-    scorers = [build_scorer(s.name, s.args) for s in config.scorers]
-    return TaskPlan(config=config, items=items, scorers=scorers)
+    from harness.scoring.stage import task_specs
+
+    return TaskPlan(config=config, items=items, scorers=task_specs(config))
 
 
 def template_path(config: VariantConfig, index: int, base: Path, roots: tuple[Path, ...],
@@ -185,7 +196,7 @@ def _variant(config: VariantConfig, tasks: dict[str, TaskPlan], template: Path) 
     chains: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for name, task in tasks.items():
         steps = [(s.name, s.args) for s in (config.parser or task.config.parser)]
-        if reasoning:
+        if reasoning and (not steps or steps[0][0] != "answer_is"):
             steps.insert(0, ("answer_is", {}))
         parsers[name] = build_parser(steps, task.config.choices or ())
         chains[name] = steps
@@ -278,16 +289,11 @@ def _params(experiment: ExperimentConfig, model: ModelConfig, variant: VariantCo
     return params
 
 
-def build_plan(
-    experiment: ExperimentConfig, *, embed: Callable[[], Embed] | None = None,
-    items: Collection[str] | None = None,
-) -> Plan:
-    """Load, select, retrieve and render everything the run will send.
-
-    ``items`` keeps only those item ids (``harness render`` shows one item without retrieving
-    for all of them); every item's shots and documents depend on that item alone, so they
-    come out as in the whole plan.
-    """
+def load_tasks_and_variants(
+    experiment: ExperimentConfig, items: Collection[str] | None = None,
+) -> tuple[dict[str, TaskPlan], dict[str, VariantPlan]]:
+    """Every task (its items, scorers) and variant (template, parser chains) of an experiment:
+    what scoring needs, without rendering or retrieving anything."""
     base = experiment.source.parent
     roots = project_roots(experiment.source)
     tasks: dict[str, TaskPlan] = {}
@@ -301,10 +307,29 @@ def build_plan(
             raise ConfigError(f"task '{plan.config.name}' is listed twice; remove one",
                               **experiment.locate("tasks", index))
         tasks[plan.config.name] = plan
+    if experiment.judges:  # the experiment's judges grade its tasks (harness.judges)
+        from harness.judges.scorer_type import with_judges
+
+        for name, task in tasks.items():
+            task.scorers = with_judges(experiment, name, task.scorers)
     variants = {
         v.name: _variant(v, tasks, template_path(v, n, base, roots, experiment.source))
         for n, v in enumerate(experiment.variants)
     }
+    return tasks, variants
+
+
+def build_plan(
+    experiment: ExperimentConfig, *, embed: Callable[[], Embed] | None = None,
+    items: Collection[str] | None = None,
+) -> Plan:
+    """Load, select, retrieve and render everything the run will send.
+
+    ``items`` keeps only those item ids (``harness render`` shows one item without retrieving
+    for all of them); every item's shots and documents depend on that item alone, so they
+    come out as in the whole plan.
+    """
+    tasks, variants = load_tasks_and_variants(experiment, items)
     models = {m.label: m for m in experiment.models}
     index_dir = cache_root(experiment.cache_dir) / "indexes"
     samples: list[Sample] = []

@@ -262,13 +262,35 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any]) -> pd
     return frame
 
 
-def load_run(path: str | Path) -> pd.DataFrame:
+def _infer_kinds(frame: pd.DataFrame, manifest: dict[str, Any]) -> None:
+    """A scorer whose kind its config did not say (a user's) is pass/fail when every value it
+    gave in that task is 0 or 1, else graded: what the statistics would infer anyway, written
+    down so the report can say it."""
+    from harness.stats.samples import infer_kind
+
+    for task, entries in (manifest.get("scorers") or {}).items():
+        for entry in entries if isinstance(entries, list) else []:
+            column = f"score_{entry.get('name')}"
+            if isinstance(entry, dict) and entry.get("kind") not in ("binary", "graded") \
+                    and column in frame.columns:
+                entry["kind"] = infer_kind(frame.loc[frame["task"] == task, column])
+
+
+def load_run(path: str | Path, scoring: str | None = None) -> pd.DataFrame:
     """The samples of a run as a DataFrame, one row per sample, scores as ``score_<name>``.
 
-    ``df.attrs["manifest"]`` holds the run's manifest (config, versions, scorer kinds).
+    The scores are the latest scoring of the run (``harness score`` stores each beside the
+    records, ``harness.scoring.versions``), else the run's own; ``scoring`` picks one by id
+    (or a unique prefix), ``"run"`` the run's own. ``df.attrs["manifest"]`` holds the run's
+    manifest (config, versions, scorer kinds), its ``scoring`` saying which scoring this is.
     """
+    from harness.scoring.versions import apply_scoring, expand_scorers
+
     run_dir = resolve_run_dir(path)
     manifest = read_manifest(run_dir)
-    frame = records_frame(read_records(run_dir), manifest)
+    records, manifest = apply_scoring(run_dir, read_records(run_dir), manifest, scoring)
+    manifest["scorers"] = expand_scorers(manifest.get("scorers") or {}, records)
+    frame = records_frame(records, manifest)
+    _infer_kinds(frame, manifest)
     frame.attrs["run_dir"] = str(run_dir)
     return frame

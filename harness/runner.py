@@ -22,6 +22,10 @@ from harness.models.client import Client, Completion, ModelCallError
 from harness.plan import Plan, Sample
 from harness.progress import Progress
 from harness.results import RunWriter, now
+from harness.scoring.record import SCHEMA_VERSION
+from harness.scoring.stage import ScoringStage, short_error
+
+__all__ = ["EARLY_ABORT_AFTER", "Outcome", "build_record", "execute", "short_error"]
 
 
 @dataclass
@@ -52,41 +56,15 @@ def _retrieval_metrics(sample: Sample) -> dict[str, float | None]:
     }
 
 
-def short_error(exc: BaseException, limit: int = 300) -> str:
-    """``Type: first line of the message``, cut short, with any unencodable character (a lone
-    surrogate the message quotes from an answer) escaped, so it can be printed and stored."""
-    try:
-        first = (str(exc).strip().splitlines() or [""])[0]
-    except Exception:  # a message that cannot be made
-        first = ""
-    text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _score(plan: Plan, sample: Sample, output: str) -> tuple[str | None, dict[str, float],
-                                                             str | None]:
-    """Answer, scores and scoring error of one output: whatever a parser or scorer raises on
-    one answer is that sample's scoring error, never the run's end."""
-    answer = None
-    try:
-        answer = plan.variants[sample.variant].parsers[sample.task](output)
-        scores = {s.name: float(s.score(answer, sample.item.target))
-                  for s in plan.tasks[sample.task].scorers}
-        return answer, scores, None
-    except Exception as exc:  # any answer may break any parser
-        return answer, {}, short_error(exc)
-
-
 def build_record(
     plan: Plan, sample: Sample, run_id: str, completion: Completion | None, error: str | None
 ) -> dict[str, Any]:
-    """One sample's record. ``error``: the call failed; ``scoring_error``: the call answered but
-    parsing or scoring its answer raised. Either keeps the sample out of every score."""
-    answer, scores, scoring_error = None, {}, None
-    if completion is not None and error is None:
-        answer, scores, scoring_error = _score(plan, sample, completion.text)
+    """One sample's record (``harness.scoring.record`` documents its schema), not yet scored:
+    the scoring stage fills ``answer``, ``scores`` and ``scoring_error``. ``error``: the call
+    failed; ``scoring_error``: the call answered but parsing or scoring its answer raised.
+    Either keeps the sample out of every score."""
     return {
+        "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
         "sample_id": sample.sample_id,
         "task": sample.task,
@@ -100,10 +78,10 @@ def build_record(
         "target": sample.item.target,
         "messages": list(sample.messages),
         "output": completion.text if completion else None,
-        "answer": answer,
-        "scores": scores,
+        "answer": None,
+        "scores": {},
         "error": error,
-        "scoring_error": scoring_error,
+        "scoring_error": None,
         "latency_s": completion.latency_s if completion else None,
         "input_tokens": completion.input_tokens if completion else None,
         "output_tokens": completion.output_tokens if completion else None,
@@ -113,10 +91,12 @@ def build_record(
         "response_model": completion.response_model if completion else None,
         "incomplete": incomplete_kind(completion) if completion else None,
         "retrieved": [
-            {"doc_id": h.doc_id, "chunk_id": h.chunk_id, "score": round(h.score, 6)}
+            {"doc_id": h.doc_id, "chunk_id": h.chunk_id, "score": round(h.score, 6),
+             "text": h.text}
             for h in sample.retrieved
         ],
         "gold_docs": list(sample.item.gold_docs),
+        "fields": sample.item.fields,
         **_retrieval_metrics(sample),
         "fingerprint": sample.fingerprint,
         "prompt_parts": sample.parts,
@@ -139,6 +119,7 @@ async def execute(
     progress: Progress,
     on_first_answer: Callable[[], None] | None = None,
     monitor: Monitor | None = None,
+    stage: ScoringStage | None = None,
 ) -> Outcome:
     """Run every sample of ``plan`` not in ``skip``; return what happened.
 
@@ -149,8 +130,13 @@ async def execute(
     is spent or when every one of the first ``EARLY_ABORT_AFTER`` samples failed, and when
     ``monitor`` (``harness.monitor``) decides (``Outcome.decision``): calls in flight finish
     and are saved, no new ones start.
+
+    Each record is scored by ``stage`` (``harness.scoring``; by default the plan's parsers and
+    scorers, with ``client`` for scorers that call models) before it is written.
     """
     experiment = plan.experiment
+    if stage is None:
+        stage = ScoringStage.for_plan(plan, client=client)
     queue = deque(s for s in plan.samples if s.sample_id not in skip)
     outcome = Outcome()
     budget = experiment.max_cost_usd
@@ -178,7 +164,7 @@ async def execute(
         kind = incomplete_kind(completion)
         error = (incomplete_error(kind, completion)
                  if kind is not None and experiment.incomplete_answers == "error" else None)
-        return build_record(plan, sample, run_id, completion, error)
+        return await stage.score_into(build_record(plan, sample, run_id, completion, error))
 
     def note(record: dict[str, Any]) -> None:
         failed = record["error"] is not None
@@ -192,8 +178,11 @@ async def execute(
             first_error.append(record["error"])
         if outcome.stopped is not None:
             return
-        if budget is not None and progress.cost >= budget:
-            outcome.stopped = f"max_cost_usd ({budget}) reached (${progress.cost:.4f} spent)"
+        judged = progress.judge_cost  # the budget covers what judging spends too
+        if budget is not None and progress.cost + judged >= budget:
+            by_judges = f", ${judged:.4f} of it by judges" if judged else ""
+            outcome.stopped = (f"max_cost_usd ({budget}) reached "
+                               f"(${progress.cost + judged:.4f} spent{by_judges})")
         elif outcome.fresh == EARLY_ABORT_AFTER and outcome.errors == EARLY_ABORT_AFTER:
             outcome.stopped = (f"the first {EARLY_ABORT_AFTER} samples all failed; "
                                f"first error: {first_error[0]}")

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from harness import jsontext, numbers
 from harness.factories import check_factory
+from harness.userpattern import UserPattern
 
 Kind = Literal["binary", "graded"]
 ScoreFn = Callable[[str, str], float]
@@ -122,7 +123,7 @@ def _only_number(text: str) -> str | None:
 
 @_register("regex", "binary")
 def _regex(pattern: str, ignore_case: bool = True) -> ScoreFn:
-    compiled = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+    compiled = UserPattern(pattern, ignore_case=ignore_case)
     return lambda answer, target: float(compiled.search(answer) is not None)
 
 

@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -43,6 +44,14 @@ class Step(NoBoolNumbers):
 def _listify(value: Any) -> Any:
     """A single step may be written without the list around it."""
     return [value] if isinstance(value, (str, dict)) else value
+
+
+def _named_scorer(value: Any) -> Any:
+    """``{function: grading:fluency}`` is named after its function unless it says ``name:``."""
+    if isinstance(value, dict) and "name" not in value and isinstance(value.get("function"),
+                                                                      str):
+        return {"name": value["function"].rpartition(":")[2].rpartition(".")[2], **value}
+    return value
 
 
 def _known_parsers(steps: list[Step]) -> list[Step]:
@@ -90,6 +99,9 @@ class TaskConfig(NoBoolNumbers):
     cluster_field: str | None = None
     corpus: CorpusConfig | None = None
     gold_docs_field: str | None = None
+    # Human-labelled rows {id, input, output, target?, context?, label} that the experiment's
+    # judges grade too, to measure them (harness.judges.calibration).
+    calibration: str | None = None
 
     # The folder the task file sits in: data paths are relative to it.
     root: Path = Field(default=Path("."), exclude=True)
@@ -99,20 +111,30 @@ class TaskConfig(NoBoolNumbers):
     @field_validator("scorers", mode="before")
     @classmethod
     def _listify_scorers(cls, value: Any) -> Any:
-        return _listify(value)
+        value = _listify(value)
+        return [_named_scorer(v) for v in value] if isinstance(value, list) else value
 
     @field_validator("scorers")
     @classmethod
-    def _known_scorers(cls, steps: list[Step]) -> list[Step]:
-        from harness.scorers import check_scorer
+    def _known_scorers(cls, steps: list[Step], info: ValidationInfo) -> list[Step]:
+        from harness.scoring.registry import check_spec, spec_from_entry
 
-        names = [s.name for s in steps]
-        for index, name in enumerate(names):
-            if name in names[:index]:
-                raise Located(f"scorer '{name}' is listed twice; each scorer may appear once",
-                              (index,))
-        for step in steps:
-            check_scorer(step.name, step.args)
+        file = Path((info.context or {}).get("file") or "task.yaml")
+        names: list[str] = []
+        for index, step in enumerate(steps):
+            try:
+                spec = spec_from_entry(step.name, step.args)
+            except ValueError as exc:
+                raise Located(str(exc), (index,)) from None
+            if spec.name in names:
+                raise Located(f"scorer '{spec.name}' is listed twice; each scorer may appear "
+                              "once", (index,))
+            names.append(spec.name)
+            try:
+                check_spec(spec, file)
+            except ValueError as exc:
+                key = "function" if spec.type == "python" and "function" in step.args else None
+                raise Located(str(exc), (index, key) if key else (index,)) from None
         return steps
 
     @model_validator(mode="after")

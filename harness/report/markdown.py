@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from harness.report.judge_cost import judge_cost_lines
 from harness.report.mdtext import md_inline
 from harness.report.operations import INCOMPLETE, operations
 from harness.report.tables import markdown_table, pct
@@ -27,6 +28,7 @@ def _header(samples: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
     ]
     if manifest.get("git_commit"):
         lines.append(f"- git commit: `{manifest['git_commit'][:12]}`")
+    lines += _scoring_line(manifest)
     from harness.report.stopped import stopped_early_sentence
 
     stopped = stopped_early_sentence(manifest)
@@ -36,6 +38,18 @@ def _header(samples: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
         details = manifest["stopped_early"].get("details") or []
         lines += ["", f"**{cell(stopped)}**", "", *[f"- {cell(d)}" for d in details]]
     return [*lines, ""]
+
+
+def _scoring_line(manifest: dict[str, Any]) -> list[str]:
+    """Which parser and scorer settings produced the scores (``harness score`` re-scores)."""
+    scoring = manifest.get("scoring") or {}
+    if not scoring.get("id"):
+        return []
+    if scoring.get("by") == "harness run" or not scoring.get("run_scoring"):
+        return [f"- scores: scoring `{scoring['id']}`, the run's own (samples.jsonl)"]
+    return [f"- scores: scoring `{scoring['id']}` by `harness score` at "
+            f"{scoring.get('created_at')} ({scoring.get('source')}), not the run's own "
+            f"`{scoring['run_scoring']}`"]
 
 
 def _variant_table(task: str, samples: pd.DataFrame, table: pd.DataFrame) -> str:
@@ -228,5 +242,5 @@ def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
                   disagreements_markdown(samples, str(task)), ""]
         lines += _repeat_sections(samples, task)
     lines += ["## Errors", "", *_errors(samples), *_incomplete(samples, manifest), "",
-              "## Cost", "", *_costs(samples), ""]
+              "## Cost", "", *_costs(samples), *judge_cost_lines(manifest), ""]
     return "\n".join(lines)

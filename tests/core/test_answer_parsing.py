@@ -118,6 +118,23 @@ GROUND_TRUTH = [
     (["answer_is"], 'The answer is "New York".', "New York"),
     (["answer_is"], "He answered 12; the answer is 13", "13"),
     (["answer_is"], "no marker at all", "no marker at all"),
+    # the answer ends with its sentence or clause; later numbers are not the answer
+    (COT, "The answer is: 7. Checking with 8 items.", "7"),
+    (COT, "The answer is -58 (17 - 75).", "-58"),
+    (COT, "The answer is 7, since 3 + 5 = 8.", "7"),
+    (COT, "The answer is 12 because 4 groups of 3 make 12, not 13.", "12"),
+    (COT, "The answer is −58 apples; 17 apples minus 75 apples.", "-58"),
+    (COT, "The answer is 1,234 (one thousand two hundred thirty-four).", "1234"),
+    (COT, "The answer is 3.5. Then 4 more.", "3.5"),
+    (COT, "The answer is 3 + 4 = 7", "7"),  # an expression stays whole: its result counts
+    (COT, "The answer is 12 / 4 = 3.", "3"),
+    (COT, "The final answer is \\boxed{12}. Because 3 * 4 = 12 and not 13.", "12"),
+    (COT, "The answer is:\n7. Checking: 3 + 4 = 7, and 8 is wrong.", "7"),
+    (["answer_is"], "The answer is B. Because the passage says 3.", "B"),
+    (["answer_is"], "The answer is J. K. Rowling. She wrote 7 books.", "J. K. Rowling"),
+    (["answer_is"], "The answer is Dr. Smith. He was 40.", "Dr. Smith"),
+    (["answer_is"], "The answer is 45% of it.", "45%"),
+    (["answer_is"], "The answer is Paris, France.", "Paris, France"),
     # strip keeps a sign
     (["strip"], "  **-58**  ", "-58"),
     (["strip", "last_number"], "`-58`", "-58"),

@@ -38,6 +38,9 @@ def cot_style(a: int, b: int, style: int) -> str:
         f"First {b} - {a} = {b - a}, so {a} - {b} is the negative of that. "
         f"The answer is: {_fmt(r)}",
         f"{a} minus {b}... Final answer: {r}",
+        # the answer's clause ends before later numbers: they are not the answer
+        f"The answer is: {r}. Checking with {b} items: {a} - {b} = {r}, and {b} + {r} = {a}.",
+        f"The answer is {_fmt(r)} ({a} - {b}).",
     ]
     return styles[style % len(styles)]
 

@@ -151,3 +151,25 @@ def test_a_regex_parser_group_that_does_not_exist_stops_the_run_before_any_call(
         with pytest.raises(ConfigError, match="group 2 does not exist"):
             harness.run(exp, results_dir=tmp_path / "results", reports_dir=None, quiet=True)
         assert server.received == []
+
+
+def _letters(messages: list[dict[str, str]], body: dict) -> str:
+    i = int(re.findall(r"number (\d+)", messages[-1]["content"])[-1])
+    return "a" * 40 + "b" if i == 2 else "a" * 5
+
+
+def test_a_backtracking_user_pattern_is_a_scoring_error_not_a_hang(
+    tmp_path: Path, key: str, fragile_scorer: None
+) -> None:
+    # "(a|a)+$" takes exponential time on "aaa...ab": Python's re would hang the run on that
+    # one answer. The pattern is matched with a time limit; the sample records why.
+    with LoopbackServer(_letters) as server:
+        exp = _experiment(tmp_path, server.url, parser="[{name: regex, pattern: '(a|a)+$'}]")
+        samples = harness.run(exp, results_dir=tmp_path / "results",
+                              reports_dir=tmp_path / "reports", quiet=True)
+    by = {(r["variant"], r["item_id"]): r for r in samples.to_dict(orient="records")}
+    slow = by[("zero-shot", "q2")]
+    assert slow["scoring_error"].startswith("TimeoutError: pattern '(a|a)+$' took over")
+    others = [r for key_, r in by.items() if key_ != ("zero-shot", "q2")]
+    assert all(pd.isna(r["scoring_error"]) for r in others)
+    assert len(samples) == 2 * N_ITEMS

@@ -153,3 +153,23 @@ def test_an_interval_that_excludes_zero_only_before_correction_is_said_so() -> N
     sentence = best_variant_sentence(summary, plain, "t", "m")
     assert "uncorrected" not in sentence and "once corrected" not in sentence
     assert "significantly better than every other variant" in sentence
+
+
+def _says_better(sentence: str) -> bool:
+    return "significantly better than" in sentence.replace("not significantly", "")
+
+
+def test_the_sentence_claims_a_winner_no_more_often_than_alpha_when_none_exists(
+        make_samples: Factory) -> None:
+    # The null is true: three variants with the same success rate. Over 300 simulated runs,
+    # the first screen must claim "significantly better" in at most alpha (5%) of them, up to
+    # simulation error (3 standard errors of a 5% rate over 300 runs: 3.8 points).
+    claims = sum(_says_better(_sentences(make_samples(
+        variants={"a": 0.6, "b": 0.6, "c": 0.6}, n_items=80, seed=1000 + seed))[0])
+        for seed in range(300))
+    assert claims / 300 <= 0.05 + 0.038
+    # ...and the same check has power: a true 20-point gap is found in nearly every run.
+    found = sum(_says_better(_sentences(make_samples(
+        variants={"a": 0.55, "b": 0.75}, n_items=250, seed=2000 + seed))[0])
+        for seed in range(40))
+    assert found >= 36

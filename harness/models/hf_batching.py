@@ -55,7 +55,7 @@ class Batcher:
     so the split persisted: 35 ``generate`` calls for 300 items instead of 19). So the next batch
     waits until as many requests are queued as were in circulation (the batch just answered
     plus those already waiting), or until ``refill`` of the answered batch's own run time has
-    passed (bounded: at most 10% of a batch's time is spent waiting at the end of a run).
+    passed (at most 5 s: at most 10% of a batch's time is spent waiting at the end of a run).
     """
 
     def __init__(
@@ -81,7 +81,7 @@ class Batcher:
         self._refill_target = 0
         self._refill_until = 0.0
         self.refill = 0.1
-        self.refill_max_s = 0.5
+        self.refill_max_s = 5.0
         self.batches = 0  # batches run (``generate`` calls, retries of a failed batch aside)
 
     def submit(self, prompt: Sequence[int], params: GenParams) -> Future:

@@ -383,9 +383,7 @@ def _execute_run(
     where = "" if results_dir == Path("results") else f" --results-dir {results_dir}"
     # The manifest holds the experiment file and the overrides: the run id is all it takes.
     resume_hint = f"harness run --resume {run_id}{where}"
-    prefetch = None
-    if reports_dir is not None:  # import the report's libraries while the model answers
-        from harness.report import prefetch_modules as prefetch
+    prefetch = report_prefetcher(plan) if reports_dir is not None else None
     try:
         work = execute(plan, stack, writer, run_id=run_id, skip=skip, progress=progress,
                        on_first_answer=prefetch, monitor=monitor, stage=stage)
@@ -432,6 +430,19 @@ def _execute_run(
         raise RunError(stop_message) if status != "interrupted" else _interrupted(stop_message)
     _check_error_rate(samples, experiment.max_error_rate, run_dir)
     return samples
+
+
+def report_prefetcher(plan: Plan) -> Any:
+    """What imports the report's libraries while a hosted model answers, or None.
+
+    Not beside a local model: its torch threads would share the CPU (and the GIL) with a
+    second of imports, and on two cores a descheduled torch thread stalls every step.
+    """
+    if any(m.model.startswith("hf/") for m in plan.models.values()):
+        return None
+    from harness.report import prefetch_modules
+
+    return prefetch_modules
 
 
 def _stopped_early(decision: Any, plan: Plan, progress: Any) -> dict[str, Any]:

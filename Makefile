@@ -22,7 +22,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e ".[local,rag,dev]"
+	$(BIN)/pip install --quiet -e ".[local,rag,metrics,dev]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -65,7 +65,13 @@ def _bleu_check(spec: ScorerSpec, task_file: Path) -> None:
     if unknown:
         raise ValueError(f"unknown key(s) for bleu: {', '.join(sorted(unknown))} (allowed: "
                          f"{', '.join(sorted(_BLEU_KEYS))})")
-    bleu_score("a b c d", "a b c d", **dict(spec.args))  # a bad tokenizer name fails here
+    try:
+        bleu_score("a b c d", "a b c d", **dict(spec.args))  # a bad tokenizer fails here
+    except KeyError as exc:
+        raise ValueError(f"bleu: no sacreBLEU tokenizer {exc}; use one of 13a, intl, zh, "
+                         "char, none...") from None
+    except Exception as exc:
+        raise ValueError(f"bleu: {type(exc).__name__}: {exc}".splitlines()[0]) from None
 
 
 def _bleu_build(spec: ScorerSpec, context: ScoringContext) -> ScorerFn:

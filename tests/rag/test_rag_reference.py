@@ -119,7 +119,8 @@ def test_embedding_similarity_is_the_cosine_and_reuses_target_vectors() -> None:
     same = stage.score_sync(record("days: the refund is paid", target=target))
     half = stage.score_sync(record("refund at the shop opens", target=target))
     assert same.scores["embedding_similarity"] == pytest.approx(1.0)
-    assert half.scores["embedding_similarity"] == pytest.approx(1 / math.sqrt(3 * 3))  # one of 3 words shared
+    # one of three words shared
+    assert half.scores["embedding_similarity"] == pytest.approx(1 / math.sqrt(3 * 3))
     assert words.embedded.count(target) == 1  # the target's vector was kept
 
 

@@ -257,10 +257,16 @@ def _run(
     preflight(experiment, results_dir=results_dir, reports_dir=reports_dir,
               models=client is None)
     plan = build_plan(experiment)
+    from harness.judges.plan import build_judges
     from harness.redaction import register_model
 
+    judges = build_judges(plan)  # every judge prompt it can render, before any call
     for model in plan.models.values():  # their keys are blanked in all the run writes
         register_model(model)
+    for judge in experiment.judges:
+        register_model(judge.model)
+    if experiment.pairwise is not None and experiment.pairwise.model is not None:
+        register_model(experiment.pairwise.model)
 
     skip: set[str] = set()
     done: list[dict[str, Any]] = []
@@ -292,7 +298,7 @@ def _run(
         watch = monitor(plan, done) if monitor is not None else None
         return _execute_run(plan, run_dir, run_id, manifest, skip, prior_cost,
                             results_dir=results_dir, reports_dir=reports_dir, quiet=quiet,
-                            client=client, monitor=watch)
+                            client=client, monitor=watch, judges=judges)
     finally:
         if old is None:  # a resume's lock is released by run(), which took it
             lock.release()
@@ -301,17 +307,30 @@ def _run(
 def _execute_run(
     plan: Plan, run_dir: Path, run_id: str, manifest: dict[str, Any], skip: set[str],
     prior_cost: float, *, results_dir: Path, reports_dir: str | Path | None, quiet: bool,
-    client: Client | None, monitor: Any = None,
+    client: Client | None, monitor: Any = None, judges: Any = None,
 ) -> pd.DataFrame:
     from harness.aio import run_async
     from harness.progress import Progress
     from harness.runner import execute
 
     experiment = plan.experiment
+    if judges is not None or manifest.get("judges"):
+        from harness.judges.run import describe_in
+
+        describe_in(manifest, judges)  # a resume whose judges changed is refused here
     writer = RunWriter(run_dir)
     writer.write_manifest(manifest)
     progress = Progress(len(plan.samples), done=len(skip), cost=prior_cost, quiet=quiet)
     stack, cache, inner = build_client(experiment, client, progress)
+    judge_client, stage = None, None
+    if judges is not None:  # judges call through the same stack, their cost kept apart
+        from harness.judges.client import JudgeClient
+        from harness.scoring.stage import ScoringStage
+
+        judge_client = JudgeClient(stack, progress=progress)
+        judges.bind(judge_client.ask)
+        stage = ScoringStage.for_plan(plan, client=stack,
+                                      resources={"judge_client": judge_client})
     status, stop_message = "complete", None
     where = "" if results_dir == Path("results") else f" --results-dir {results_dir}"
     # The manifest holds the experiment file and the overrides: the run id is all it takes.
@@ -320,9 +339,13 @@ def _execute_run(
     if reports_dir is not None:  # import the report's libraries while the model answers
         from harness.report import prefetch_modules as prefetch
     try:
-        outcome = run_async(_execute_and_close(
-            execute(plan, stack, writer, run_id=run_id, skip=skip, progress=progress,
-                    on_first_answer=prefetch, monitor=monitor), inner))
+        work = execute(plan, stack, writer, run_id=run_id, skip=skip, progress=progress,
+                       on_first_answer=prefetch, monitor=monitor, stage=stage)
+        if judges is not None:
+            from harness.judges.run import then_judge
+
+            work = then_judge(work, judges, plan, writer)
+        outcome = run_async(_execute_and_close(work, inner))
         if outcome.interrupted:  # Ctrl-C: the calls in flight finished and were saved
             raise KeyboardInterrupt
         if outcome.decision is not None:
@@ -345,6 +368,11 @@ def _execute_run(
         if cache is not None:
             cache.close()
         manifest.update(status=status, finished_at=now())
+        if judge_client is not None:
+            from harness.judges.plan import merge_usage
+
+            manifest["judge_usage"] = merge_usage(manifest.get("judge_usage"),
+                                                  judge_client.summary())
         writer.write_manifest(manifest)
 
     samples = load_run(run_dir)

@@ -27,7 +27,10 @@ from harness.plan import Plan
 
 def needs_estimate(plan: Plan, *, yes: bool, force: bool) -> bool:
     experiment = plan.experiment
-    if all(m.model.startswith("hf/") for m in plan.models.values()):
+    judges = [j.model for j in experiment.judges]
+    if experiment.pairwise is not None and experiment.pairwise.model is not None:
+        judges.append(experiment.pairwise.model)
+    if all(m.model.startswith("hf/") for m in [*plan.models.values(), *judges]):
         return False
     budget = experiment.max_cost_usd is not None and not force
     confirm = experiment.confirm_above_usd is not None and not yes

@@ -55,6 +55,7 @@ class ModelEstimate:
     latency_s: float = ASSUMED_LATENCY_S
     latency_from_history: bool = False
     seconds: float = 0.0
+    judge: bool = False  # a judge's calls (harness.judges.estimate): no samples of its own
 
     @property
     def cost_expected(self) -> float | None:
@@ -81,7 +82,7 @@ class Estimate:
 
     @property
     def samples(self) -> int:
-        return sum(m.samples for m in self.models)
+        return sum(m.samples for m in self.models if not m.judge)
 
     @property
     def calls(self) -> int:
@@ -146,16 +147,31 @@ def estimate_plan(plan: Plan, skip: Iterable[str] = (), client: Any = None) -> E
                 seen.add(key)
             for label, row in per_model.items():
                 _history(cache, plan.models[label], row)
+        for label, row in per_model.items():
+            _fill(row, plan.models[label], fresh[label], experiment.max_tokens)
+            row.seconds = _seconds(row, plan.models[label], experiment.concurrency)
+        estimate.models = list(per_model.values())
+        if experiment.judges or experiment.pairwise is not None:  # their calls, one row each
+            from harness.judges.estimate import judge_rows
+
+            for row in judge_rows(plan, todo, per_model, cache):
+                row.seconds = _seconds(row, _judge_model(experiment, row),
+                                       experiment.concurrency)
+                estimate.models.append(row)
     finally:
         if cache is not None:
             cache.close()
-    for label, row in per_model.items():
-        _fill(row, plan.models[label], fresh[label], experiment.max_tokens)
-        row.seconds = _seconds(row, plan.models[label], experiment.concurrency)
-    estimate.models = list(per_model.values())
     busy = sum(m.calls * m.latency_s for m in estimate.models) / experiment.concurrency
     estimate.seconds = max([busy, *(m.seconds for m in estimate.models)])
     return estimate
+
+
+def _judge_model(experiment: Any, row: ModelEstimate) -> ModelConfig:
+    """The model of a judge's estimate row (its limits set how fast its calls can go)."""
+    models = [j.model for j in experiment.judges]
+    if experiment.pairwise is not None and experiment.pairwise.model is not None:
+        models.append(experiment.pairwise.model)
+    return next(m for m in [*models, *experiment.models] if m.model == row.model)
 
 
 def _local(model: ModelConfig) -> bool:
@@ -325,6 +341,8 @@ def _notes(estimate: Estimate) -> list[str]:
                   else "expected at max_tokens (no answers of this model in the cache)")
         latency = (f"mean latency {m.latency_s:.2f} s from the cache" if m.latency_from_history
                    else f"latency assumed {m.latency_s:.0f} s (no history)")
+        judged = ("; every grade counted as a call (judge answers cannot be looked up in the "
+                  "cache before the answers they grade exist)" if m.judge else "")
         notes.append(f"- {m.label}: input tokens {counted}; output tokens {output}; "
-                     f"{latency}")
+                     f"{latency}{judged}")
     return notes

@@ -307,6 +307,11 @@ def load_tasks_and_variants(
             raise ConfigError(f"task '{plan.config.name}' is listed twice; remove one",
                               **experiment.locate("tasks", index))
         tasks[plan.config.name] = plan
+    if experiment.judges:  # the experiment's judges grade its tasks (harness.judges)
+        from harness.judges.scorer_type import with_judges
+
+        for name, task in tasks.items():
+            task.scorers = with_judges(experiment, name, task.scorers)
     variants = {
         v.name: _variant(v, tasks, template_path(v, n, base, roots, experiment.source))
         for n, v in enumerate(experiment.variants)

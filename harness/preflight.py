@@ -58,23 +58,36 @@ def _surely_fine(model: ModelConfig) -> bool:
     return not keys or is_keyless(model) or any(os.environ.get(k) for k in keys)
 
 
+def _all_models(experiment: ExperimentConfig) -> list[tuple[tuple[str | int, ...],
+                                                               ModelConfig]]:
+    """Every model the run calls, with where it is written: the models under test, then
+    the judges' (``judges[i].model``, ``pairwise.model``)."""
+    out: list[tuple[tuple[str | int, ...], ModelConfig]] = [
+        (("models", i), m) for i, m in enumerate(experiment.models)]
+    out += [(("judges", i, "model"), j.model) for i, j in enumerate(experiment.judges)]
+    pairwise = experiment.pairwise
+    if pairwise is not None and pairwise.model is not None:
+        out.append((("pairwise", "model"), pairwise.model))
+    return out
+
+
 def check_models(experiment: ExperimentConfig) -> None:
     """Every hosted model's provider is one LiteLLM knows, and its API key is set."""
-    hosted = [(i, m) for i, m in enumerate(experiment.models)
+    hosted = [(loc, m) for loc, m in _all_models(experiment)
               if not m.model.startswith(LOCAL_PREFIX) and not _surely_fine(m)]
     if not hosted:
         return
     from harness.models._litellm import import_litellm
 
     litellm = import_litellm()
-    for index, model in hosted:
-        _check_provider(litellm, model, experiment.locate("models", index, "model"))
+    for loc, model in hosted:
+        _check_provider(litellm, model, experiment.locate(*loc, "model"))
         if model.api_key_env:
             if not os.environ.get(model.api_key_env):
                 raise ConfigError(
                     f"the environment variable {model.api_key_env} is not set (model "
                     f"{model.label} reads its API key from it); export {model.api_key_env} "
-                    "before running", **experiment.locate("models", index, "api_key_env"))
+                    "before running", **experiment.locate(*loc, "api_key_env"))
             continue
         if is_keyless(model):
             continue
@@ -84,19 +97,19 @@ def check_models(experiment: ExperimentConfig) -> None:
             raise ConfigError(
                 f"{model.model} needs an API key in the environment variable {names}, which is "
                 f"not set; export {missing[0]}=... (or name the variable that holds the key "
-                "with api_key_env)", **experiment.locate("models", index, "model"))
+                "with api_key_env)", **experiment.locate(*loc, "model"))
 
 
 def check_local_models(experiment: ExperimentConfig) -> None:
     """Every ``hf/...`` model names an alias, a model folder, a .gguf file or a cached hub
     id: otherwise every sample would fail in turn, after a run folder was made."""
-    for index, model in enumerate(experiment.models):
+    for loc, model in _all_models(experiment):
         if model.model.startswith(LOCAL_PREFIX):
             from harness.models.hf_loading import missing_model
 
             problem = missing_model(model.model[len(LOCAL_PREFIX):])
             if problem:
-                raise ConfigError(problem, **experiment.locate("models", index, "model"))
+                raise ConfigError(problem, **experiment.locate(*loc, "model"))
 
 
 def _api_base(model: ModelConfig) -> str | None:

@@ -25,6 +25,11 @@ class Progress:
         self.errors = 0
         self.cost = cost
         self.cached = 0
+        # Judge calls (harness.judges) are counted apart: they are not samples, and their
+        # cost is not the cost of the models under test.
+        self.judge_calls = 0
+        self.judge_errors = 0
+        self.judge_cost = 0.0
         self.stream = stream or sys.stderr
         self.quiet = quiet
         self.interval = interval
@@ -49,7 +54,9 @@ class Progress:
         cached = f" cached={self.cached}" if self.cached else ""
         limits = self.concurrency() if self.concurrency is not None else ""
         conc = f" conc={limits}" if limits else ""
-        return f"errors={self.errors} cost=${self.cost:.4f}{cached}{conc}"
+        judge = (f" judge={self.judge_calls} calls ${self.judge_cost:.4f}"
+                 if self.judge_calls else "")
+        return f"errors={self.errors} cost=${self.cost:.4f}{cached}{conc}{judge}"
 
     def update(self, *, error: bool, cost: float | None, cached: bool) -> None:
         """One sample finished; ``cost`` is what it spent now (0 for a cached answer)."""
@@ -67,6 +74,14 @@ class Progress:
         if current - self.last_line >= self.interval:
             self.last_line = current
             self._write(self.line())
+
+    def judge_update(self, *, cost: float, cached: bool, error: bool) -> None:
+        """One judge call finished (``cost``: what it spent now, 0 when cached)."""
+        self.judge_calls += 1
+        self.judge_errors += int(error)
+        self.judge_cost += cost
+        if self._bar is not None and not self.quiet:
+            self._bar.set_postfix_str(self._postfix(), refresh=False)
 
     def rate(self) -> float:
         """Fresh (not cached) samples a second since the start."""

@@ -178,8 +178,11 @@ async def execute(
             first_error.append(record["error"])
         if outcome.stopped is not None:
             return
-        if budget is not None and progress.cost >= budget:
-            outcome.stopped = f"max_cost_usd ({budget}) reached (${progress.cost:.4f} spent)"
+        judged = progress.judge_cost  # the budget covers what judging spends too
+        if budget is not None and progress.cost + judged >= budget:
+            by_judges = f", ${judged:.4f} of it by judges" if judged else ""
+            outcome.stopped = (f"max_cost_usd ({budget}) reached "
+                               f"(${progress.cost + judged:.4f} spent{by_judges})")
         elif outcome.fresh == EARLY_ABORT_AFTER and outcome.errors == EARLY_ABORT_AFTER:
             outcome.stopped = (f"the first {EARLY_ABORT_AFTER} samples all failed; "
                                f"first error: {first_error[0]}")

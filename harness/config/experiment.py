@@ -9,8 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from harness.config.judges import JudgeConfig, PairwiseConfig, check_judges
 from harness.config.task import ParserChain
 from harness.config.validation import Located, NoBoolNumbers, validate
 from harness.config.yaml_lines import KeyPath, dotted, line_for, load_yaml
@@ -156,6 +164,11 @@ class ModelConfig(NoBoolNumbers):
         return self.name or self.model
 
 
+# The judge keys (harness.config.judges) name models: resolve their ModelConfig annotation.
+for _judge_model in (JudgeConfig, PairwiseConfig):
+    _judge_model.model_rebuild(_types_namespace={"ModelConfig": ModelConfig})
+
+
 class ExperimentConfig(NoBoolNumbers):
     """A whole experiment as written in ``experiments/<name>.yaml``."""
 
@@ -185,6 +198,9 @@ class ExperimentConfig(NoBoolNumbers):
     incomplete_answers: Literal["error", "keep"] = "error"
     # Variant axes expanded to their product (harness.config.sweep); kept for the design.
     sweep: dict[str, Any] | None = None
+    # Model-graded scorers (harness.judges): rubric judges and pairwise preference.
+    judges: list[JudgeConfig] = Field(default_factory=list)
+    pairwise: PairwiseConfig | None = None
 
     source: Path = Field(default=Path("experiment.yaml"), exclude=True)
     # Where each key was written (set by load_experiment), and the keys the command line
@@ -222,6 +238,12 @@ class ExperimentConfig(NoBoolNumbers):
                         f"{what} names must be unique; repeated: {name} (first as {key}"
                         f"[{first[name]}]); give one of them another name", (key, index, field))
                 first[name] = index
+        return self
+
+    @model_validator(mode="after")
+    def _judges(self, info: ValidationInfo) -> ExperimentConfig:
+        if self.judges or self.pairwise is not None:
+            check_judges(self, (info.context or {}).get("file"))
         return self
 
     def locate(self, *loc: str | int) -> dict[str, Any]:

@@ -99,6 +99,9 @@ class TaskConfig(NoBoolNumbers):
     cluster_field: str | None = None
     corpus: CorpusConfig | None = None
     gold_docs_field: str | None = None
+    # Human-labelled rows {id, input, output, target?, context?, label} that the experiment's
+    # judges grade too, to measure them (harness.judges.calibration).
+    calibration: str | None = None
 
     # The folder the task file sits in: data paths are relative to it.
     root: Path = Field(default=Path("."), exclude=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from harness.report.judge_cost import judge_cost_lines
 from harness.report.mdtext import md_inline
 from harness.report.operations import INCOMPLETE, operations
 from harness.report.tables import markdown_table, pct
@@ -249,5 +250,5 @@ def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
         lines += _repeat_sections(samples, task)
         lines += _other_scores(samples, task)
     lines += ["## Errors", "", *_errors(samples), *_incomplete(samples, manifest), "",
-              "## Cost", "", *_costs(samples), ""]
+              "## Cost", "", *_costs(samples), *judge_cost_lines(manifest), ""]
     return "\n".join(lines)

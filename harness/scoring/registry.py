@@ -120,8 +120,9 @@ def scorer_type(name: str) -> ScorerType:
 
 # Modules that register scorer types when imported, loaded before the first task file's
 # scorers are read. A new type (judges, RAG metrics) adds its module here: one line.
-TYPE_MODULES: list[str] = ["harness.scoring.builtin", "harness.scoring.reference",
-                            "harness.scoring.similarity", "harness.scoring.rag_types"]
+TYPE_MODULES: list[str] = ["harness.scoring.builtin", "harness.judges.scorer_type",
+                            "harness.scoring.reference", "harness.scoring.similarity",
+                            "harness.scoring.rag_types"]
 _types_loaded = False
 
 

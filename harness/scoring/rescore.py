@@ -94,13 +94,23 @@ def score(
         _check_covered(records, tasks, variants, source)
         scoring = describe(tasks, variants)
         plan = Plan(experiment=config, tasks=tasks, variants=variants, models={}, samples=[])
+        from harness.judges.run import for_rescore, rescore_with
+
+        judges = for_rescore(plan, records)  # a rubric error stops here, before any call
+        usage = None
         stack, cache, inner = build_client(config, client)
         try:
-            rows = run_async(_execute_and_close(_score_records(plan, stack, records), inner))
+            if judges is None:
+                rows = run_async(_execute_and_close(_score_records(plan, stack, records),
+                                                    inner))
+            else:
+                rows, usage = run_async(_execute_and_close(rescore_with(
+                    judges, plan, stack, records, run_dir, _score_records), inner))
         finally:
             if cache is not None:
                 cache.close()
-        write_scoring(run_dir, scoring, manifest_scorers(tasks), rows)
+        write_scoring(run_dir, scoring, manifest_scorers(tasks), rows,
+                      extra={"judge_usage": usage} if usage else None)
     finally:
         lock.release()
     samples = load_run(run_dir, scoring=scoring["id"])
@@ -126,12 +136,12 @@ def _check_covered(records: list[dict[str, Any]], tasks: dict[str, Any],
                               "give the experiment that has it with --experiment")
 
 
-async def _score_records(plan: Any, client: Any,
-                         records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def _score_records(plan: Any, client: Any, records: list[dict[str, Any]],
+                         resources: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     from harness.scoring.record import SampleRecord
     from harness.scoring.stage import Scored, ScoringStage, short_error
 
-    stage = ScoringStage.for_plan(plan, client=client)
+    stage = ScoringStage.for_plan(plan, client=client, resources=resources)
     parsed: list[Any] = []
     for record in records:
         try:

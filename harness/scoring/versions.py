@@ -69,8 +69,10 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def write_scoring(run_dir: Path, scoring: dict[str, Any], scorers: dict[str, Any],
-                  rows: list[dict[str, Any]], *, note: str = "harness score") -> Path:
-    """Store one scoring of a run beside its records; returns the scores file."""
+                  rows: list[dict[str, Any]], *, note: str = "harness score",
+                  extra: dict[str, Any] | None = None) -> Path:
+    """Store one scoring of a run beside its records; returns the scores file. ``extra``
+    adds keys to its manifest (the judges' usage, ``judge_usage``)."""
     from harness.redaction import redact
     from harness.results import _jsonable, now, write_json_atomic
 
@@ -84,6 +86,7 @@ def write_scoring(run_dir: Path, scoring: dict[str, Any], scorers: dict[str, Any
         "settings": scoring.get("settings"), "scorers": scorers, "samples": len(rows),
         "scored": sum(1 for r in rows if r.get("scores") and r.get("scoring_error") is None),
         "scoring_errors": sum(1 for r in rows if r.get("scoring_error") is not None),
+        **(extra or {}),
     })
     return path
 
@@ -173,7 +176,9 @@ def apply_scoring(run_dir: Path, records: list[dict[str, Any]], manifest: dict[s
     manifest["scoring"] = {"id": meta["id"], "by": meta.get("by", "harness score"),
                            "created_at": meta.get("created_at"),
                            "source": f"{SCORES_DIR}/{meta['id']}.jsonl",
-                           "run_scoring": own.get("id") or ORIGINAL}
+                           "run_scoring": own.get("id") or ORIGINAL,
+                           **({"judge_usage": meta["judge_usage"]}
+                              if meta.get("judge_usage") else {})}
     return out, manifest
 
 

@@ -1,0 +1,50 @@
+"""Judge calls in the estimate: their cost is part of what a run will spend, so
+``harness estimate`` and the budget check count them, one row per judge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from judge_helpers import student, write_experiment
+
+import harness
+from harness.api import estimate as estimate_run
+from harness.errors import ConfigError
+from harness.testing.loopback import LoopbackServer
+
+
+def _experiment(tmp_path: Path, url: str, extra: str = "") -> Path:
+    return write_experiment(tmp_path, url, limit=6, extra=extra, judges=(
+        f"judges:\n  - {{name: correct, model: {{model: openai/gpt-4o, api_base: '{url}/v1'}}, "
+        "rubric: correctness, grade: 1-5, epochs: 2, temperature: 0.5}\n"
+        f"pairwise: {{judge: correct, epochs: 1, temperature: 0}}\n"))
+
+
+def test_the_estimate_has_a_row_per_judge(tmp_path: Path, add_task: Path, key: str) -> None:
+    with LoopbackServer(student) as loop:
+        estimate = estimate_run(_experiment(tmp_path, loop.url))
+        assert loop.stats()["requests"] == 0
+    rows = {m.label: m for m in estimate.models}
+    grades, pairs = rows["judge correct"], rows["judge pairwise"]
+    assert grades.calls == 12 * 2  # 12 samples, 2 judge epochs each
+    assert pairs.calls == 6 * 2  # 6 items, one pair, both orders
+    assert grades.model == pairs.model == "openai/gpt-4o"
+    assert estimate.samples == 12  # the samples of the models under test only
+    assert grades.output_upper == 512 * 24 and grades.price is not None
+    # Each prompt holds the rubric and the answer, so more than the answers alone.
+    assert grades.input_tokens > 24 * 32
+    assert estimate.cost_expected == pytest.approx(sum(m.cost_expected for m in estimate.models))
+    assert rows["judge correct"].cost_expected > 0
+
+
+def test_the_budget_check_counts_the_judges(tmp_path: Path, add_task: Path, key: str) -> None:
+    with LoopbackServer(student) as loop:
+        exp = _experiment(tmp_path, loop.url, extra="max_cost_usd: 0.05\n")
+        estimate = estimate_run(exp)
+        under_test = sum(m.cost_expected for m in estimate.models if not
+                         m.label.startswith("judge "))
+        assert under_test < 0.05 < estimate.cost_expected  # only the judges push it over
+        with pytest.raises(ConfigError, match=r"over max_cost_usd 0\.05"):
+            harness.run(exp, results_dir=tmp_path / "r", reports_dir=None, quiet=True)
+        assert loop.stats()["requests"] == 0

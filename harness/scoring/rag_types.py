@@ -90,3 +90,14 @@ def _build(spec: ScorerSpec, context: ScoringContext) -> ScorerFn:
 for _name in METRICS:
     register_scorer_type(_name, _build, check=_check, describe=_describe,
                          kind=lambda spec: "graded")
+
+
+def judge_models(plan: Any) -> list[Any]:
+    """The judge models of a plan's RAG metrics (``ModelConfig``), so the run can register
+    their keys for redaction and count their calls with the other judges'."""
+    out = []
+    for task in plan.tasks.values():
+        for spec in task.scorers:
+            if spec.type in METRICS and spec.args.get("judge") is not None:
+                out.append(_judge_model(spec))
+    return out

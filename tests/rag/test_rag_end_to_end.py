@@ -94,6 +94,10 @@ def test_faithfulness_difference_is_reported_as_the_truth_says(
     assert samples["error"].isna().all()
     # the judge was called through the run's client stack, greedily
     assert judge_calls and all(r.body.get("temperature") == 0 for r in judge_calls)
+    # and its calls are counted apart from the models under test's
+    usage = samples.attrs["manifest"]["judge_usage"]
+    mine = [u for u in usage.values() if u["model"] == "openai/judge-model"]
+    assert [u["calls"] - u["cached"] for u in mine] == [len(judge_calls)], mine
 
     broken = samples[samples["item_id"] == f"q{BROKEN}"]
     rag = broken[broken["variant"] != "closed-book"]

@@ -11,7 +11,8 @@ paired tests compare retrieval settings on them like any other score:
     score's metadata. An answer that makes no claim is not scored (None), not a 1.
 ``answer_relevance``
     Whether the answer addresses the question (a judge's 1-5 grade, mapped to 0, .25, ... 1),
-    whatever its grounding.
+    whatever its grounding; the one metric that also scores closed-book variants, so a
+    retrieval setting can be compared with none on it.
 ``context_precision``
     How high the first useful passage ranks: the reciprocal rank of the first relevant
     passage. Relevant means from a gold document where the item names gold documents (the
@@ -22,7 +23,7 @@ paired tests compare retrieval settings on them like any other score:
     names them, else the share of the reference answer's claims the passages support (the
     faithfulness procedure applied to the target).
 
-A sample without retrieved passages (a closed-book variant) is not scored by any of them. A
+A sample without retrieved passages (a closed-book variant) is not scored by the other three. A
 judge's malformed answer raises (``rag_judge.MalformedVerdict``): a scoring error on that
 sample, never a guessed number.
 """
@@ -130,7 +131,7 @@ async def faithfulness(record: SampleRecord, judge: Judge) -> Score | None:
 async def answer_relevance(record: SampleRecord, judge: Judge) -> Score | None:
     """The judge's 1-5 grade of how directly the answer addresses the question, as 0-1."""
     text = answer_text(record)
-    if not record.retrieved or not text:
+    if not text:
         return None
     verdict, raw = await judge.verdict(relevance_prompt(record.input, text), {"grade": "int"})
     grade = verdict["grade"]

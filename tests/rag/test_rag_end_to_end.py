@@ -49,7 +49,7 @@ def _model(messages: list[dict[str, str]], body: dict[str, Any]) -> str:
     return _fact(n)
 
 
-def _project(tmp_path: Path, url: str) -> Path:
+def _project(tmp_path: Path, url: str, *, judged: bool = True) -> Path:
     root = tmp_path / "tasks" / "codes"
     (root / "data").mkdir(parents=True)
     (root / "data" / "test.jsonl").write_text("".join(
@@ -64,7 +64,8 @@ def _project(tmp_path: Path, url: str) -> Path:
         "name: codes\ndata: {test: data/test.jsonl}\n"
         "input: '{{ question }}'\ntarget: '{{ answer }}'\n"
         "corpus: {path: corpus.jsonl}\n"
-        f"scorers:\n  - includes\n  - {{name: faithfulness, judge: {judge}}}\n",
+        "scorers:\n  - includes\n"
+        + (f"  - {{name: faithfulness, judge: {judge}}}\n" if judged else ""),
         encoding="utf-8")
     model = (f"{{model: openai/test-model, api_base: '{url}/v1', api_key_env: {KEY_ENV}, "
              "max_tokens: 64}")
@@ -142,3 +143,26 @@ def test_faithfulness_difference_is_reported_as_the_truth_says(
     assert "Not scored for `closed-book`" in section and "| closed-book |" not in section
     assert "`details`" not in report  # the record's score_details is not a score
     assert "MalformedVerdict" in report  # the scoring errors are listed, not averaged away
+
+
+def test_harness_score_adds_faithfulness_to_a_finished_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(KEY_ENV, "sk-rag-test-0a9b8c7d6e")
+    with LoopbackServer(responder=_model) as server:
+        exp = _project(tmp_path, server.url, judged=False)
+        first = harness.run(exp, results_dir=tmp_path / "results", quiet=True)
+        assert "score_faithfulness" not in first.columns
+        asked = len(server.received)
+        _project(tmp_path / "again", server.url)  # the same task, now with the judge
+        task = tmp_path / "tasks" / "codes" / "task.yaml"
+        task.write_text((tmp_path / "again" / "tasks" / "codes" / "task.yaml").read_text(
+            encoding="utf-8"), encoding="utf-8")
+        run_dir = next((tmp_path / "results").iterdir())
+        again = harness.score(run_dir)
+        new_calls = server.received[asked:]
+    assert new_calls and all(r.body.get("model") == "judge-model" for r in new_calls)
+    means = again[again["scoring_error"].isna()].groupby("variant")["score_faithfulness"].mean()
+    kept = [n for n in range(N) if n != BROKEN]
+    assert means["embellish"] == pytest.approx(sum(_truth("embellish", n) for n in kept)
+                                               / len(kept))
+    assert means["grounded"] == 1.0 and means["twin"] == 1.0

@@ -74,8 +74,8 @@ def test_not_applicable_without_passages_or_claims() -> None:
                     ("context_precision", JUDGE), ("context_recall", JUDGE)], FakeJudge())
     closed_book = record("Refunds are paid within 14 days.", passages=[])
     assert _score(stage, closed_book).scores == {
-        "faithfulness": None, "answer_relevance": None, "context_precision": None,
-        "context_recall": None}
+        "faithfulness": None, "answer_relevance": 1.0, "context_precision": None,
+        "context_recall": None}  # relevance needs no passages: rag vs none compares on it
     empty = FakeJudge(lambda m: '{"claims": []}' if "List every" in m[-1]["content"]
                       else rule_judge(m))
     scored = _score(_stage([("faithfulness", JUDGE)], empty), record("Hello!"))

@@ -106,8 +106,17 @@ class Judge:
     async def verdict(self, messages: list[dict[str, str]],
                       required: Mapping[str, str]) -> tuple[dict[str, Any], str]:
         """Ask once and read the answer; the parsed verdict and the raw text."""
-        text = completion_text(await self.ask(self.model, messages, dict(self.params)))
-        return read_object(text, required), text
+        completion = await self.ask(self.model, messages, dict(self.params))
+        text = completion_text(completion)
+        try:
+            return read_object(text, required), text
+        except MalformedVerdict as exc:
+            if getattr(completion, "finish_reason", None) == "length":
+                raise MalformedVerdict(f"the judge stopped at max_tokens "
+                                       f"({self.params.get('max_tokens')}) before its verdict; "
+                                       f"give it more (judge: {{max_tokens: ...}}): {exc}"
+                                       ) from None
+            raise
 
     @property
     def label(self) -> str:

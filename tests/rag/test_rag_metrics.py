@@ -168,3 +168,14 @@ def test_a_metric_without_judge_or_gold_is_refused_before_scoring() -> None:
         check_spec(spec_from_entry("faithfulness", {"judge": {"model": "openai/j",
                                                               "temperature": 9}}),
                    Path("task.yaml"))
+
+
+def test_a_judge_cut_off_before_its_verdict_says_so() -> None:
+    from harness.models.client import Completion
+
+    async def cut(model: Any, messages: list[dict[str, str]], params: Any = None) -> Completion:
+        return Completion(text='Let me think about each claim in turn. The first',
+                          finish_reason="length")
+
+    scored = _score(_stage([("faithfulness", JUDGE)], cut), record("Refunds need a receipt."))
+    assert scored.error is not None and "max_tokens (512)" in scored.error

@@ -36,7 +36,9 @@ class Completion:
 
 
 class ModelCallError(Exception):
-    """A call that failed; ``retryable`` says whether trying again could help."""
+    """A call that failed; ``retryable`` says whether trying again could help, ``failover``
+    that another replica of the model can take the retry at once (``harness.models.replicas``).
+    """
 
     def __init__(
         self,
@@ -45,11 +47,13 @@ class ModelCallError(Exception):
         retryable: bool,
         retry_after: float | None = None,
         status: int | None = None,
+        failover: bool = False,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
         self.status = status
+        self.failover = failover
 
 
 class Client(Protocol):
@@ -205,6 +209,10 @@ class LiteLLMClient:
                                   **params}
         if model.api_base:
             kwargs["api_base"] = model.api_base
+        if model.adapter:  # the local provider loads it over the base (hf_adapters)
+            from harness.models.hf_adapters import adapter_path
+
+            kwargs["adapter"] = str(adapter_path(model.adapter))
         key = api_key(model)
         if key:
             kwargs["api_key"] = key
@@ -338,4 +346,4 @@ def redact(error: ModelCallError, secret: str | None) -> ModelCallError:
     if text == str(error):
         return error
     return ModelCallError(text, retryable=error.retryable, retry_after=error.retry_after,
-                          status=error.status)
+                          status=error.status, failover=error.failover)

@@ -305,6 +305,10 @@ def _run(
         register_model(model)
     for judge in experiment.judges:
         register_model(judge.model)
+    from harness.scoring.rag_types import judge_models
+
+    for model in judge_models(plan):  # the RAG metrics' judges (faithfulness...)
+        register_model(model)
     if experiment.pairwise is not None and experiment.pairwise.model is not None:
         register_model(experiment.pairwise.model)
 
@@ -371,12 +375,15 @@ def _execute_run(
     progress = Progress(len(plan.samples), done=len(skip), cost=prior_cost, quiet=quiet)
     stack, cache, inner = build_client(experiment, client, progress)
     judge_client, stage = None, None
-    if judges is not None:  # judges call through the same stack, their cost kept apart
-        from harness.judges.client import JudgeClient
+    from harness.scoring.rag_types import judge_models
+
+    if judges is not None or judge_models(plan):  # judges call through the same stack,
+        from harness.judges.client import JudgeClient  # their cost kept apart
         from harness.scoring.stage import ScoringStage
 
         judge_client = JudgeClient(stack, progress=progress)
-        judges.bind(judge_client.ask)
+        if judges is not None:
+            judges.bind(judge_client.ask)
         stage = ScoringStage.for_plan(plan, client=stack,
                                       resources={"judge_client": judge_client})
     status, stop_message = "complete", None

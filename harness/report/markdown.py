@@ -208,6 +208,13 @@ def _repeat_sections(samples: pd.DataFrame, task: Any) -> list[str]:
     return repeats_markdown(_task_part(samples, task))
 
 
+def _other_scores(samples: pd.DataFrame, task: Any) -> list[str]:
+    """Every score besides the primary metric (harness.report.other_scores)."""
+    from harness.report.other_scores import other_scores_markdown
+
+    return other_scores_markdown(_task_part(samples, task), str(task))
+
+
 def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
                     figures: dict[str, list[tuple[str, str]]] | None = None) -> str:
     """The report; ``figures`` maps a task to (caption, relative PNG path) pairs to show."""
@@ -241,6 +248,7 @@ def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
                   *_figures((figures or {}).get(task, [])),
                   disagreements_markdown(samples, str(task)), ""]
         lines += _repeat_sections(samples, task)
+        lines += _other_scores(samples, task)
     lines += ["## Errors", "", *_errors(samples), *_incomplete(samples, manifest), "",
               "## Cost", "", *_costs(samples), *judge_cost_lines(manifest), ""]
     return "\n".join(lines)

@@ -217,6 +217,13 @@ def _judge_sections(samples: pd.DataFrame, task: Any, judges: JudgeData | None) 
     return judges_markdown(_task_part(samples, task), str(task), judges)
 
 
+def _other_scores(samples: pd.DataFrame, task: Any) -> list[str]:
+    """Every score besides the primary metric (harness.report.other_scores)."""
+    from harness.report.other_scores import other_scores_markdown
+
+    return other_scores_markdown(_task_part(samples, task), str(task))
+
+
 def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
                     figures: dict[str, list[tuple[str, str]]] | None = None,
                     judges: JudgeData | None = None) -> str:
@@ -253,6 +260,7 @@ def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
                   disagreements_markdown(samples, str(task)), ""]
         lines += _repeat_sections(samples, task)
         lines += _judge_sections(samples, task, judges)
+        lines += _other_scores(samples, task)
     lines += ["## Errors", "", *_errors(samples), *_incomplete(samples, manifest), "",
               "## Cost", "", *_costs(samples), *judge_cost_lines(manifest), ""]
     return "\n".join(lines)

@@ -74,7 +74,7 @@ def named(sentence: str, doc: dict) -> str:
 def convert(row: dict, corpus: dict[str, dict]) -> dict:
     docs = [corpus[d] for d in row["gold_doc_ids"]]
     found = evidence(row, corpus)
-    used = [named(s, doc) for s, doc in zip(found, docs[-len(found):])]
+    used = [named(s, doc) for s, doc in zip(found, docs[-len(found):], strict=True)]
     return {
         "id": row["id"].replace("kbqa", "kba"),
         "question": row["question"],

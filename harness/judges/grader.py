@@ -87,7 +87,8 @@ class RubricJudge:
                 verdicts.append((epoch, parse_verdict(completion.text, self.grade), completion))
             except VerdictError as exc:
                 where = f" (judge epoch {epoch})" if self.epochs > 1 else ""
-                raise VerdictError(f"judge '{self.name}': {exc}{where}") from None
+                raise VerdictError(f"judge '{self.name}': {exc}{where}{_cut(completion)}"
+                                   ) from None
         return self._score(verdicts)
 
     def _score(self, verdicts: list[tuple[int, Verdict, Completion]]) -> Score:
@@ -112,6 +113,14 @@ class RubricJudge:
                 "verdicts": entries,
             },
         )
+
+
+def _cut(completion: Completion) -> str:
+    """Why a verdict may be missing: the judge ran out of tokens before writing it."""
+    if completion.finish_reason != "length":
+        return ""
+    return ("; the judge's answer was cut off at max_tokens before its verdict: raise the "
+            "judge's max_tokens")
 
 
 def _shown(verdict: Verdict, grade: Grade) -> str:

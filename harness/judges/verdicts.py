@@ -19,10 +19,11 @@ from typing import Literal
 GradeKind = Literal["pass_fail", "scale", "score", "preference"]
 
 # A verdict line: optional markdown around the tag (``**VERDICT:**``, ``- GRADE:``, ``## ``),
-# the tag, a colon or equals sign, then the value. Anchored at the line's start, so prose that
-# mentions "the verdict: pass" mid-sentence is not a verdict line.
+# "Final" or "Overall" before it, the tag, a colon or equals sign, then the value. Anchored at
+# the line's start, so prose that mentions "the verdict: pass" mid-sentence is not a verdict.
 _LINE = re.compile(
-    r"^[\s>#*_`\-]*(?P<tag>VERDICT|GRADE|SCORE|WINNER)[\s*_`]*[:=][\s*_`]*(?P<value>.*?)\s*$",
+    r"^[\s>#*_`\-]*(?:(?:final|overall)\s+)?(?P<tag>VERDICT|GRADE|SCORE|WINNER)[\s*_`]*[:=]"
+    r"[\s*_`]*(?P<value>.*?)\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
 _DECORATION = re.compile(r"^[\s*_`\"'\[\(]+|[\s*_`\"'\]\).!]+$")

@@ -299,3 +299,20 @@ def test_the_report_shows_judging_cost_apart(tmp_path: Path, add_task: Path, key
     assert f"Judging cost ${usage['cost_usd']:.4f}, not included in the total above" in cost
     assert (f"| correct | {JUDGE} | 12 | 0 | 0 | {usage['input_tokens']:,} | "
             f"{usage['output_tokens']:,} | ${usage['cost_usd']:.4f} |") in cost
+
+
+def test_a_judge_cut_off_before_its_verdict_says_so(tmp_path: Path, add_task: Path,
+                                                    key: str) -> None:
+    from harness.testing.loopback import Reply
+
+    def rambling(messages, body):  # type: ignore[no-untyped-def]
+        if "[Response]" in messages[-1]["content"]:
+            return Reply("Let me consider every angle of this sum", finish_reason="length")
+        return student(messages, body)
+
+    with LoopbackServer(rambling) as loop:
+        exp = write_experiment(tmp_path, loop.url, limit=2, judges=_judges(loop.url))
+        samples = _run(exp, tmp_path)
+    assert samples["scoring_error"].str.contains(
+        "cut off at max_tokens before its verdict: raise the judge's max_tokens").all()
+    assert samples["score_numeric"].isna().all()  # a scoring error keeps the sample out

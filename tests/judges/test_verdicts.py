@@ -23,6 +23,8 @@ PREFERENCE = Grade("preference")
     # The judge changed its mind: its last word counts.
     ("First thought:\nVERDICT: PASS\nOn reflection the sign is wrong.\nVERDICT: FAIL", 0.0),
     ("VERDICT: FAIL\nActually it is fine.\nVERDICT: PASS", 1.0),
+    ("Final verdict: FAIL", 0.0),
+    ("**Overall verdict:** PASS", 1.0),
 ])
 def test_pass_fail_verdicts(text: str, value: float) -> None:
     verdict = parse_verdict(text, PASS_FAIL)
@@ -34,6 +36,7 @@ def test_pass_fail_verdicts(text: str, value: float) -> None:
     "",
     "The answer is correct, so I would pass it.",           # prose is never read as a verdict
     "The verdict: PASS is what I would give",               # not at the start of a line
+    "My verdict: PASS",                                     # only Final/Overall may precede
     "VERDICT: PASS or FAIL",                                # the instruction echoed back
     "VERDICT: [PASS/FAIL]",
     "VERDICT: PASS\nVERDICT: maybe",                        # the last line is unreadable

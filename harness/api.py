@@ -230,6 +230,16 @@ def run(
             lock.release()
 
 
+def check_plan_models(plan: Any, *, warn: bool = True) -> None:
+    """Before any call: each template's format suits each model (a chat template is refused
+    for a base model), and no adapter is evaluated on its own training items."""
+    from harness.adapter_data import check_overlap
+    from harness.prompt_format import check_formats
+
+    check_formats(plan, warn=warn)
+    check_overlap(plan, warn=warn)
+
+
 def _pairwise(alpha: float, margin: float) -> Any:
     from harness.monitor import PairwiseMonitor
 
@@ -257,6 +267,7 @@ def _run(
     preflight(experiment, results_dir=results_dir, reports_dir=reports_dir,
               models=client is None)
     plan = build_plan(experiment)
+    check_plan_models(plan)
     from harness.judges.plan import build_judges
     from harness.redaction import register_model
 
@@ -426,6 +437,7 @@ def estimate(
         raise ConfigError("give an experiment file to estimate (or --resume <run-id>)")
     experiment = config if isinstance(config, ExperimentConfig) else load_experiment(Path(config))
     plan = build_plan(apply_overrides(experiment, **overrides))
+    check_plan_models(plan, warn=False)
     if old is not None:
         skip = {r["sample_id"] for r in reusable(plan, read_records(run_dir), old["run_id"])}
     return estimate_plan(plan, skip, client)

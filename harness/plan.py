@@ -27,6 +27,7 @@ from harness.paths import (
     resolve_task,
     search_dirs,
 )
+from harness.prompt_format import format_params
 from harness.prompting import (
     PromptTemplate,
     load_template,
@@ -360,7 +361,8 @@ def build_plan(
             if variant.config.rag:
                 retrieved, titles = _retrieve(task, variant.config, index_dir, corpora,
                                               searches)
-            params = {label: _params(experiment, model, variant.config)
+            params = {label: {**_params(experiment, model, variant.config),
+                              **format_params(variant.template, model)}
                       for label, model in models.items()}
             scoring = digest([variant.parser_steps[task.config.name], task.config.choices,
                               scorer_steps, experiment.incomplete_answers])

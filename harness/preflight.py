@@ -110,6 +110,12 @@ def check_local_models(experiment: ExperimentConfig) -> None:
             problem = missing_model(model.model[len(LOCAL_PREFIX):])
             if problem:
                 raise ConfigError(problem, **experiment.locate(*loc, "model"))
+            if model.adapter:
+                from harness.models.hf_adapters import missing_adapter
+
+                problem = missing_adapter(model.adapter)
+                if problem:
+                    raise ConfigError(problem, **experiment.locate(*loc, "adapter"))
 
 
 def _api_base(model: ModelConfig) -> str | None:

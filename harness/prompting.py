@@ -14,6 +14,12 @@ A template may start with a front-matter comment that describes it::
     ---#}
 
 ``reasoning: true`` tells the runner to pull the final answer out of the reasoning first.
+
+``format: completion`` makes a template for base models, which were never trained on chat
+turns: it has no role markers and renders to one plain text that the model continues (few-shot
+examples inline, ending where the answer should start), sent without a chat template. ``stop:``
+(a string or a list) ends the answer there, e.g. at the newline that would start another
+example. See harness.prompt_format for how the format meets each model.
 """
 
 from __future__ import annotations
@@ -53,11 +59,24 @@ class PromptTemplate:
     reasoning: bool
     description: str
     compiled: Template
+    #: "chat" (role markers, sent through the model's chat template) or "completion".
+    format: str = "chat"
+    stop: tuple[str, ...] = ()
 
     def render(self, context: dict[str, Any]) -> list[dict[str, str]]:
-        """Render to chat messages. Raises the template's own errors (see ``render_messages``)."""
+        """Render to chat messages. Raises the template's own errors (see ``render_messages``).
+
+        A completion template renders to one user message holding the exact text to continue
+        (only blank lines around it are dropped: a trailing space before the answer stays)."""
         text = bounded_render(self.compiled, {**context, "role": _role})
         parts = _MARKER.split(text)
+        if self.format == "completion":
+            if len(parts) > 1:
+                raise ValueError("a completion template (format: completion) has no chat "
+                                 "roles; remove role(...) or drop format: completion")
+            if not text.strip():
+                raise ValueError("the template rendered no text")
+            return [{"role": "user", "content": text.strip("\n")}]
         messages: list[dict[str, str]] = []
         if parts[0].strip():
             messages.append({"role": "user", "content": parts[0].strip()})
@@ -122,14 +141,17 @@ def load_template(path: Path) -> PromptTemplate:
 def _load_template(path: Path, mtime_ns: int, size: int) -> PromptTemplate:
     source = read_text(path, "template")
     meta: dict[str, Any] = {}
+    meta_lines: dict[Any, int] = {}
     match = _FRONT.match(source)
     if match:
         # Parsed like a config file (duplicate keys, alias bombs), lines counted from the
         # template's first line, where the front matter starts.
-        meta = parse_yaml("\n" + match.group("meta"), path)[0] or {}
+        parsed, meta_lines = parse_yaml("\n" + match.group("meta"), path)
+        meta = parsed or {}
         if not isinstance(meta, dict):
             raise ConfigError("front matter must be keys and values (reasoning: true, "
                               "description: ...)", file=path, line=1)
+    form, stop = _format_and_stop(meta, meta_lines, path)
     try:
         compiled = environment().from_string(source)
     except TemplateSyntaxError as exc:
@@ -141,7 +163,25 @@ def _load_template(path: Path, mtime_ns: int, size: int) -> PromptTemplate:
         reasoning=bool(meta.get("reasoning", False)),
         description=str(meta.get("description", "")),
         compiled=compiled,
+        format=form,
+        stop=stop,
     )
+
+
+def _format_and_stop(meta: dict[str, Any], lines: dict[Any, int],
+                     path: Path) -> tuple[str, tuple[str, ...]]:
+    """The front matter's ``format`` and ``stop``, checked when the template loads."""
+    form = meta.get("format", "chat")
+    if form not in ("chat", "completion"):
+        raise ConfigError(f"must be chat or completion, not {form!r}", file=path,
+                          line=lines.get(("format",), 1), key="format")
+    stop = meta.get("stop", [])
+    stop = [stop] if isinstance(stop, str) else stop
+    if not isinstance(stop, list) or not all(isinstance(s, str) and s for s in stop):
+        raise ConfigError("must be a non-empty string or a list of them (write a "
+                          'newline as "\\n" in double quotes)', file=path,
+                          line=lines.get(("stop",), 1), key="stop")
+    return str(form), tuple(stop)
 
 
 def render_messages(

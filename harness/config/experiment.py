@@ -111,6 +111,9 @@ class ModelConfig(NoBoolNumbers):
     # auto: OpenAI-compatible providers (openai/, hosted_vllm/) send LiteLLM's translated
     # request over the harness's own HTTP session; litellm: every call through acompletion.
     transport: Literal["auto", "litellm"] = "auto"
+    # A LoRA adapter folder (peft) over an hf/ base model; relative to the working folder, like
+    # hf/<folder> (harness.models.hf_adapters).
+    adapter: str | None = Field(default=None, min_length=1)
 
     @model_validator(mode="before")
     @classmethod
@@ -159,9 +162,21 @@ class ModelConfig(NoBoolNumbers):
                              "openai/gpt-4o-mini or hf/<model folder>")
         return value
 
+    @model_validator(mode="after")
+    def _adapter_on_local(self) -> ModelConfig:
+        if self.adapter is not None and not self.model.startswith("hf/"):
+            raise Located(f"adapter: is for a local model (hf/<base>), not {self.model}; "
+                          "serve a hosted adapter under its own model name", ("adapter",))
+        return self
+
     @property
     def label(self) -> str:
-        return self.name or self.model
+        """How results name the model; an adapter adds its folder's name (hf/base+folder)."""
+        if self.name:
+            return self.name
+        if self.adapter:
+            return f"{self.model}+{Path(self.adapter.rstrip('/')).name}"
+        return self.model
 
 
 # The judge keys (harness.config.judges) name models: resolve their ModelConfig annotation.

@@ -205,6 +205,10 @@ class LiteLLMClient:
                                   **params}
         if model.api_base:
             kwargs["api_base"] = model.api_base
+        if model.adapter:  # the local provider loads it over the base (hf_adapters)
+            from harness.models.hf_adapters import adapter_path
+
+            kwargs["adapter"] = str(adapter_path(model.adapter))
         key = api_key(model)
         if key:
             kwargs["api_key"] = key

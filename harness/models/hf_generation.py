@@ -74,6 +74,15 @@ def encode_chat(lm: LoadedModel, messages: Sequence[dict[str, Any]]) -> list[int
     return [int(t) for t in ids]
 
 
+def encode_text(lm: LoadedModel, messages: Sequence[dict[str, Any]]) -> list[int]:
+    """Token ids of a completion prompt (``prompt_format: completion``): the text exactly as
+    rendered, with the tokenizer's own special tokens (a BOS) but no chat template."""
+    text = "\n\n".join(_text(m.get("content")) for m in messages)
+    with lm.tokenizer_lock:
+        ids = lm.tokenizer(text)["input_ids"]
+    return [int(t) for t in ids]
+
+
 def _text(content: Any) -> str:
     """OpenAI content may be a list of parts; only text parts mean anything to a text model."""
     if content is None:
@@ -96,6 +105,8 @@ def generate_batch(
         raise ValueError("empty prompt: the chat template produced no tokens")
     with DEVICE_LOCK, torch.inference_mode():
         started = time.perf_counter()
+        if lm.select is not None:  # a model shared with LoRA adapters: switch to this one's
+            lm.select()
         plan = None
         if params.prefix_cache:
             if lm.prefix_store is None:

@@ -25,14 +25,18 @@ _IGNORED_SUFFIXES = (".md", ".lock", ".lck")
 def local_source(name: str) -> tuple[str, list[Path]]:
     """What ``hf/<name>`` loads (as ``harness.models.hf_loading`` resolves it): its absolute
     source and the files that decide its answers; no files when nothing loadable is found."""
-    from harness.models.hf_loading import aliases, smollm2_gguf_path
+    from harness.models.hf_loading import aliases
 
     if name in aliases():
+        from harness.models.hf_aliases import alias_files
+
         try:
-            gguf = smollm2_gguf_path()
+            files = [f.resolve() for f in alias_files(name)]
         except LookupError:
             return f"alias:{name}", []
-        return str(gguf.resolve()), [gguf.resolve()]
+        # One file: its path (as before); the Gemma parts: their package folders' parent.
+        source = files[0] if len(files) == 1 else Path(os.path.commonpath(files))
+        return str(source), files
     path = Path(name).expanduser()
     if path.is_file():
         return str(path.resolve()), [path.resolve()]

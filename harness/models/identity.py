@@ -63,13 +63,19 @@ def model_identity(model: ModelConfig, cache_dir: Path | None = None) -> dict[st
     """Everything about the model itself that decides its answers (never a key or a limit).
 
     Hosted: the model string and the resolved API base. Local (``hf/...``): the resolved
-    absolute source, a content digest of its files, the device and the dtype. ``cache_dir``
+    absolute source, a content digest of its files (and of its LoRA adapter's), the device and
+    the dtype. ``cache_dir``
     holds the digests of local weights, so each file is hashed once, not once per run.
     """
     if provider_of(model) == "hf":
         from harness.models.hf_identity import local_identity
 
-        return {"model": model.model, **local_identity(model.model[3:], cache_dir)}
+        found = {"model": model.model, **local_identity(model.model[3:], cache_dir)}
+        if model.adapter:  # a LoRA adapter's weights are part of the model (hf_adapters)
+            from harness.models.hf_adapters import adapter_identity
+
+            found["adapter"] = adapter_identity(model.adapter, cache_dir)
+        return found
     return {"model": model.model, "api_base": resolved_api_base(model)}
 
 

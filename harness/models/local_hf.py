@@ -12,9 +12,11 @@ Usage::
                               max_tokens=64, temperature=0)
 
 Extra parameters (pass them like any other ``acompletion`` keyword):
-``batch_size`` (default ``$HARNESS_HF_BATCH_SIZE`` or 16) and ``prefix_cache`` (default on;
-``HARNESS_HF_PREFIX_CACHE=0`` turns it off). Seeded sampling runs unbatched, so a seed gives the
-same text however many requests are in flight.
+``batch_size`` (default ``$HARNESS_HF_BATCH_SIZE`` or 16), ``prefix_cache`` (default on;
+``HARNESS_HF_PREFIX_CACHE=0`` turns it off), ``prompt_format="completion"`` (the message text
+as it is, without the chat template: for base models) and ``adapter="<LoRA folder>"``.
+Seeded sampling runs unbatched, so a seed gives the same text however many requests are in
+flight.
 
 This module is imported by the CLI at start-up: LiteLLM, torch and transformers are imported
 inside functions only.
@@ -90,21 +92,35 @@ def parse_params(optional_params: dict[str, Any]) -> Any:
     )
 
 
-def get_loaded(name: str) -> Any:
-    """The shared LoadedModel for ``name``; a missing model is a one-line 404, an unloadable one
-    a 400, so the runner does not retry either."""
+def get_loaded(name: str, adapter: str | None = None) -> Any:
+    """The shared LoadedModel for ``name`` (with ``adapter`` over it, when given); a missing
+    model is a one-line 404, an unloadable one a 400, so the runner does not retry either."""
     from harness.models.hf_loading import ModelNotFoundError, load_model
 
     try:
+        if adapter:
+            from harness.models.hf_adapters import load_with_adapter
+
+            return load_with_adapter(name, adapter)
         return load_model(name)
     except ModelNotFoundError as exc:
         raise _provider_error(404, str(exc)) from exc
     except Exception as exc:  # e.g. a folder holding something that is not a causal LM
         from harness.models.client import first_line
 
+        what = f"hf/{name} with adapter {adapter}" if adapter else f"hf/{name}"
         raise _provider_error(
-            400, f"hf/{name}: cannot load it as a causal LM: {first_line(exc)}"
+            400, f"{what}: cannot load it as a causal LM: {first_line(exc)}"
         ) from exc
+
+
+def encode(lm: Any, messages: list, optional_params: dict[str, Any]) -> list[int]:
+    """Chat messages through the model's chat template, or a completion prompt as it is."""
+    from harness.models.hf_generation import encode_chat, encode_text
+
+    if optional_params.get("prompt_format") == "completion":
+        return encode_text(lm, messages)
+    return encode_chat(lm, messages)
 
 
 def batcher_for(lm: Any) -> Any:
@@ -153,17 +169,16 @@ def _handler() -> Any:
     import_litellm()
     from litellm import CustomLLM
 
-    from harness.models.hf_generation import encode_chat
-
     class LocalHFLLM(CustomLLM):
         """Serves ``hf/...`` requests from the in-process model registry."""
 
         async def acompletion(  # type: ignore[override]
             self, model: str, messages: list, *args: Any, **kwargs: Any
         ) -> Any:
-            params = parse_params(kwargs.get("optional_params") or {})
-            lm = await asyncio.to_thread(get_loaded, model)
-            prompt = encode_chat(lm, messages)
+            optional = kwargs.get("optional_params") or {}
+            params = parse_params(optional)
+            lm = await asyncio.to_thread(get_loaded, model, optional.get("adapter"))
+            prompt = encode(lm, messages, optional)
             check_fits(lm, model, prompt)
             result = await asyncio.wrap_future(batcher_for(lm).submit(prompt, params))
             return _fill(kwargs["model_response"], model, result)
@@ -171,9 +186,10 @@ def _handler() -> Any:
         def completion(  # type: ignore[override]
             self, model: str, messages: list, *args: Any, **kwargs: Any
         ) -> Any:
-            params = parse_params(kwargs.get("optional_params") or {})
-            lm = get_loaded(model)
-            prompt = encode_chat(lm, messages)
+            optional = kwargs.get("optional_params") or {}
+            params = parse_params(optional)
+            lm = get_loaded(model, optional.get("adapter"))
+            prompt = encode(lm, messages, optional)
             check_fits(lm, model, prompt)
             result = batcher_for(lm).submit(prompt, params).result()
             return _fill(kwargs["model_response"], model, result)

@@ -81,7 +81,9 @@ def manifest_for(plan: Plan, run_id: str, status: str,
         # Which parser and scorer settings wrote the scores in samples.jsonl (harness score
         # stores other scorings beside them: harness.scoring.versions).
         "scoring": describe_scoring(plan.tasks, plan.variants),
-        "models": {label: {"model": m.model, "api_base": m.api_base}
+        "models": {label: {"model": m.model, "api_base": m.api_base,
+                           **({"deployments": [d.api_base for d in m.deployments]}
+                              if m.deployments else {})}
                    for label, m in plan.models.items()},
         "samples_planned": len(plan.samples),
         **manifest_design(experiment.sweep),  # the sweep's factors, for the factorial analysis
@@ -139,7 +141,7 @@ def apply_overrides(
 def build_client(
     experiment: ExperimentConfig, client: Client | None = None, progress: Any = None
 ) -> tuple[Client, Any, Client]:
-    """The production stack: cache -> retries -> per-model limits -> LiteLLM.
+    """The production stack: cache -> retries -> per-model limits -> replicas -> LiteLLM.
 
     Returns the stack, the cache (None when off) and the innermost client, whose ``aclose``
     (when it has one) must run inside the run's event loop. ``progress`` (a
@@ -148,10 +150,14 @@ def build_client(
     from harness.cache import ResponseCache, cache_file
     from harness.cached_client import CachedClient
     from harness.models.limits import LimitedClient
+    from harness.models.replicas import ReplicaClient
     from harness.models.retry import RetryingClient
 
     inner: Client = client or LiteLLMClient()
-    limited = LimitedClient(inner, default_cap=experiment.concurrency)
+    # Retries stay above the replicas: one sample's attempts are counted once, whichever
+    # replica each went to.
+    replicas = ReplicaClient(inner, default_cap=experiment.concurrency)
+    limited = LimitedClient(replicas, default_cap=experiment.concurrency)
     if progress is not None:
         progress.concurrency = limited.describe
     stack: Client = RetryingClient(limited, retries=experiment.retries)
@@ -179,6 +185,8 @@ def run(
     monitor: Any = None,
     yes: bool = False,
     force: bool = False,
+    ray: str | None = None,
+    ray_workers: int | None = None,
     **overrides: Any,
 ) -> pd.DataFrame:
     """Run an experiment and return its samples as a DataFrame (see ``load_run``).
@@ -196,7 +204,9 @@ def run(
     calling the model only for samples that have not finished, with the overrides the run was
     started with (those given now win) and, without ``config``, its experiment file. One
     process at a time may run a run folder (``harness.runlock``). ``client`` replaces the
-    LiteLLM client (tests, or a custom transport).
+    LiteLLM client (tests, or a custom transport). ``ray`` (an address, or ``""`` for a
+    local Ray instance) sends the model calls to Ray workers, ``ray_workers`` of them
+    (``harness.ray_run``); everything else stays in this process.
     """
     from harness.runlock import RunLock
 
@@ -224,10 +234,21 @@ def run(
         return _run(config, old=old, lock=lock, results_dir=results_dir,
                     reports_dir=reports_dir, quiet=quiet, client=client, overrides=overrides,
                     gate={"yes": yes, "force": force, "client": client, "quiet": quiet},
-                    monitor=monitor)
+                    monitor=monitor, ray=(ray, ray_workers))
     finally:
         if lock is not None:
             lock.release()
+
+
+def _ray_client(ray: tuple[str | None, int | None], plan: Plan) -> Any:
+    """The client that sends calls to Ray workers, for a ``--ray`` run (after the cost gate:
+    declining the estimate starts no cluster); None otherwise."""
+    address, workers = ray
+    if address is None:
+        return None
+    from harness.ray_run import RayClient
+
+    return RayClient(address, list(plan.models.values()), workers=workers)
 
 
 def check_plan_models(plan: Any, *, warn: bool = True) -> None:
@@ -255,6 +276,7 @@ def _run(
     config: str | Path | ExperimentConfig, *, old: dict[str, Any] | None, lock: RunLock | None,
     results_dir: Path, reports_dir: str | Path | None, quiet: bool, client: Client | None,
     overrides: dict[str, Any], gate: dict[str, Any] | None = None, monitor: Any = None,
+    ray: tuple[str | None, int | None] = (None, None),
 ) -> pd.DataFrame:
     from harness.budget import check_before_run
     from harness.plan import build_plan
@@ -262,6 +284,13 @@ def _run(
 
     experiment = config if isinstance(config, ExperimentConfig) else load_experiment(Path(config))
     experiment = apply_overrides(experiment, **overrides)
+    if ray[0] is not None:
+        from harness.ray_run import import_ray
+
+        if client is not None:
+            raise ConfigError("--ray sends calls through the harness's own model client to "
+                              "the workers; a custom client cannot go with them")
+        import_ray()  # a missing Ray is a one-line error before anything runs
     from harness.preflight import check_before_run as preflight
 
     preflight(experiment, results_dir=results_dir, reports_dir=reports_dir,
@@ -282,6 +311,7 @@ def _run(
     skip: set[str] = set()
     done: list[dict[str, Any]] = []
     prior_cost = 0.0
+    ray_client: Any = None
     if old is not None:
         from harness.resume import reusable
 
@@ -294,6 +324,7 @@ def _run(
             if not record.get("cached"):
                 prior_cost += record.get("cost_usd") or 0.0
         check_before_run(plan, skip, prior_cost=prior_cost, **(gate or {}))
+        ray_client = _ray_client(ray, plan)
         fresh = manifest_for(plan, run_id, "running", overrides)
         manifest = {**old, "status": "running", "resumed_at": now(),
                     **{k: fresh[k] for k in ("overrides", "config", "config_hash",
@@ -301,11 +332,15 @@ def _run(
         manifest.pop("stopped_early", None)  # this run goes on; a new stop records its own
     else:
         check_before_run(plan, **(gate or {}))  # before the run folder exists
+        ray_client = _ray_client(ray, plan)
         run_id = new_run_id(experiment.name)
         run_dir = results_dir / run_id
         lock = RunLock.acquire(run_dir)
         manifest = manifest_for(plan, run_id, "running", overrides)
     try:
+        if ray_client is not None:  # a Ray run: where its calls went
+            manifest["ray"] = ray_client.describe()
+            client = ray_client
         watch = monitor(plan, done) if monitor is not None else None
         return _execute_run(plan, run_dir, run_id, manifest, skip, prior_cost,
                             results_dir=results_dir, reports_dir=reports_dir, quiet=quiet,
@@ -313,6 +348,8 @@ def _run(
     finally:
         if old is None:  # a resume's lock is released by run(), which took it
             lock.release()
+        if ray_client is not None:
+            ray_client.close()
 
 
 def _execute_run(

@@ -55,7 +55,12 @@ class CachedClient:
         """The model's identity, worked out on its first call of this run."""
         found = self._identities.get(model.label)
         if found is None:
-            found = identity_text(model_identity(model, self.cache.path.parent))
+            # A client whose calls run elsewhere (Ray workers) says what a local model is
+            # there: its device and dtype decide the answers, not this machine's.
+            remote = getattr(self.mapper, "model_identity", None)
+            found = identity_text(remote(model) if remote is not None
+                                  and model.model.startswith("hf/")
+                                  else model_identity(model, self.cache.path.parent))
             self._identities[model.label] = found
         return found
 

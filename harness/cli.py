@@ -168,6 +168,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", metavar="RUN_ID",
                      help="finish an interrupted run, with the settings it was started with")
     _sequential_options(run)
+    run.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                     help="send the model calls to Ray workers: a local Ray instance, or the "
+                          "cluster at ADDRESS (e.g. auto, or ray://host:10001)")
+    run.add_argument("--ray-workers", type=int, metavar="N",
+                     help="with --ray: this many workers (default: one per GPU for local "
+                          "models, else one per CPU)")
     run.add_argument("--dry-run", action="store_true",
                      help="print the estimate (calls, tokens, cost, time) and exit; calls no "
                           "model and writes no run folder")
@@ -302,6 +308,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from harness.errors import ConfigError
     from harness.report.console import summary_table
 
+    if args.ray and args.experiment is None and args.ray.endswith((".yaml", ".yml")):
+        # `harness run --ray my.yaml`: the optional ADDRESS took the experiment file.
+        args.experiment, args.ray = Path(args.ray), ""
     if args.experiment is None and not args.resume:
         raise ConfigError("give an experiment file to run, or --resume <run-id>")
     if args.dry_run:
@@ -315,6 +324,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         until_decided=args.until_decided,
         margin=args.margin,
         alpha=args.alpha,
+        ray=args.ray,
+        ray_workers=args.ray_workers,
         **run_overrides(args),
     )
     print(summary_table(samples))

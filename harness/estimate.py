@@ -219,12 +219,27 @@ def _seconds(row: ModelEstimate, model: ModelConfig, concurrency: int) -> float:
     if not row.calls:
         return 0.0
     in_flight = min(model.max_concurrency or concurrency, concurrency)
+    rpm, tpm = model.rpm, model.tpm
+    if model.deployments:  # replicas: their caps and rates add up (harness.models.replicas)
+        in_flight = min(in_flight, sum(d.max_concurrency or concurrency
+                                       for d in model.deployments))
+        rpm = _least(rpm, _total([d.rpm for d in model.deployments]))
+        tpm = _least(tpm, _total([d.tpm for d in model.deployments]))
     seconds = row.calls * row.latency_s / in_flight
-    if model.rpm:
-        seconds = max(seconds, row.calls / model.rpm * 60)
-    if model.tpm:
-        seconds = max(seconds, (row.input_tokens + row.output_expected) / model.tpm * 60)
+    if rpm:
+        seconds = max(seconds, row.calls / rpm * 60)
+    if tpm:
+        seconds = max(seconds, (row.input_tokens + row.output_expected) / tpm * 60)
     return seconds
+
+
+def _total(rates: list[float | None]) -> float | None:
+    """The replicas' rate together; None (no limit) when any replica has none."""
+    return None if any(r is None for r in rates) else sum(r for r in rates if r is not None)
+
+
+def _least(a: float | None, b: float | None) -> float | None:
+    return min(a, b) if a and b else (a or b)
 
 
 Counter = Callable[[list[dict[str, str]]], int]

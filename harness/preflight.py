@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -72,22 +72,23 @@ def _all_models(experiment: ExperimentConfig) -> list[tuple[tuple[str | int, ...
 
 
 def check_models(experiment: ExperimentConfig) -> None:
-    """Every hosted model's provider is one LiteLLM knows, and its API key is set."""
-    hosted = [(loc, m) for loc, m in _all_models(experiment)
+    """Every hosted model's provider is one LiteLLM knows, and its API key is set; for a
+    model with ``deployments``, every deployment's."""
+    hosted = [(where, m) for where, m in _hosted(experiment)
               if not m.model.startswith(LOCAL_PREFIX) and not _surely_fine(m)]
     if not hosted:
         return
     from harness.models._litellm import import_litellm
 
     litellm = import_litellm()
-    for loc, model in hosted:
-        _check_provider(litellm, model, experiment.locate(*loc, "model"))
+    for where, model in hosted:
+        _check_provider(litellm, model, where("model"))
         if model.api_key_env:
             if not os.environ.get(model.api_key_env):
                 raise ConfigError(
                     f"the environment variable {model.api_key_env} is not set (model "
                     f"{model.label} reads its API key from it); export {model.api_key_env} "
-                    "before running", **experiment.locate(*loc, "api_key_env"))
+                    "before running", **where("api_key_env"))
             continue
         if is_keyless(model):
             continue
@@ -97,7 +98,35 @@ def check_models(experiment: ExperimentConfig) -> None:
             raise ConfigError(
                 f"{model.model} needs an API key in the environment variable {names}, which is "
                 f"not set; export {missing[0]}=... (or name the variable that holds the key "
-                "with api_key_env)", **experiment.locate(*loc, "model"))
+                "with api_key_env)", **where("model"))
+
+
+Where = Callable[[str], dict[str, Any]]
+
+
+def _hosted(experiment: ExperimentConfig) -> list[tuple[Where, ModelConfig]]:
+    """Every model the run calls (``_all_models``), or each deployment (``label@index``) of
+    one that lists them, with a function that says where a key of it was written: the
+    deployment's own key when it sets it, else the entry's, else the deployment itself."""
+    from harness.config.deployments import expand
+
+    out: list[tuple[Where, ModelConfig]] = []
+    for loc, model in _all_models(experiment):
+        if not model.deployments:
+            out.append((lambda key, at=loc: experiment.locate(*at, key), model))
+            continue
+        for number, config in enumerate(expand(model)):
+            given = model.deployments[number].model_fields_set
+
+            def where(key: str, at: tuple[str | int, ...] = loc, entry: ModelConfig = model,
+                      n: int = number, own: set[str] = given) -> dict[str, Any]:
+                if key in own or getattr(entry, key, None) is None:
+                    return experiment.locate(*at, "deployments", n,
+                                             *((key,) if key in own else ()))
+                return experiment.locate(*at, key)
+
+            out.append((where, config))
+    return out
 
 
 def check_local_models(experiment: ExperimentConfig) -> None:

@@ -132,6 +132,8 @@ def register_model(model: Any) -> None:
     register(url_secrets(getattr(model, "api_base", None)))
     params = getattr(model, "params", None) or {}
     register(v for _, v in _credential_values(params))
+    for deployment in getattr(model, "deployments", None) or ():  # each replica's own key
+        register_model(deployment)
 
 
 def _credential_values(value: Any, name: str = "") -> Iterable[tuple[str, str]]:

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from harness.config.deployments import Deployment, check_http_url
 from harness.config.judges import JudgeConfig, PairwiseConfig, check_judges
 from harness.config.task import ParserChain
 from harness.config.validation import Located, NoBoolNumbers, validate
@@ -111,6 +112,12 @@ class ModelConfig(NoBoolNumbers):
     # auto: OpenAI-compatible providers (openai/, hosted_vllm/) send LiteLLM's translated
     # request over the harness's own HTTP session; litellm: every call through acompletion.
     transport: Literal["auto", "litellm"] = "auto"
+    # Replicas of this model (harness.config.deployments): servers, keys or regions that
+    # serve it, with a failed replica left out for cooldown_time seconds once it has failed
+    # more than allowed_fails times within that time.
+    deployments: list[Deployment] | None = None
+    allowed_fails: int | None = Field(default=None, ge=0)
+    cooldown_time: float | None = Field(default=None, ge=0)
     # A LoRA adapter folder (peft) over an hf/ base model; relative to the working folder, like
     # hf/<folder> (harness.models.hf_adapters).
     adapter: str | None = Field(default=None, min_length=1)
@@ -130,23 +137,28 @@ class ModelConfig(NoBoolNumbers):
     @field_validator("api_base")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        """A base that cannot work (no scheme, another scheme, no host, a bad port) would fail
-        every call only after its retries; refuse it before the first. (A key in its query
-        is allowed, as Gemini-style endpoints want it, and redacted wherever it is written.)"""
-        if value is None:
-            return value
-        from urllib.parse import urlsplit
+        return check_http_url(value)
 
-        try:
-            parts = urlsplit(value.strip())
-            parts.port  # noqa: B018 (raises on a port that is not a number)
-        except ValueError as exc:
-            raise ValueError(f"not a URL ({exc}); write it as "
-                             "http://host:port/v1") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("not an http(s) URL with a host; write it as "
-                             "http://host:port/v1 or https://host/v1")
-        return value
+    @model_validator(mode="after")
+    def _replicas(self) -> ModelConfig:
+        """``deployments`` replace the entry's own server; the failover settings need them."""
+        if self.deployments is None:
+            for key in ("allowed_fails", "cooldown_time"):
+                if getattr(self, key) is not None:
+                    raise Located(f"{key} applies to the replicas of a model: list them "
+                                  "under deployments, or remove it", (key,))
+            return self
+        if not self.deployments:
+            raise Located("deployments is empty; list at least one, e.g. "
+                          "[{api_base: http://host:8000/v1}], or remove it", ("deployments",))
+        if self.model.startswith("hf/"):
+            raise Located("an in-process hf/ model has no servers to spread calls over; "
+                          "remove deployments (run local models on many GPUs with --ray)",
+                          ("deployments",))
+        if self.api_base is not None:
+            raise Located("with deployments, each deployment names its own api_base; move "
+                          "this api_base into the deployments", ("api_base",))
+        return self
 
     @field_validator("model")
     @classmethod

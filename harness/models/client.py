@@ -36,7 +36,9 @@ class Completion:
 
 
 class ModelCallError(Exception):
-    """A call that failed; ``retryable`` says whether trying again could help."""
+    """A call that failed; ``retryable`` says whether trying again could help, ``failover``
+    that another replica of the model can take the retry at once (``harness.models.replicas``).
+    """
 
     def __init__(
         self,
@@ -45,11 +47,13 @@ class ModelCallError(Exception):
         retryable: bool,
         retry_after: float | None = None,
         status: int | None = None,
+        failover: bool = False,
     ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
         self.status = status
+        self.failover = failover
 
 
 class Client(Protocol):
@@ -342,4 +346,4 @@ def redact(error: ModelCallError, secret: str | None) -> ModelCallError:
     if text == str(error):
         return error
     return ModelCallError(text, retryable=error.retryable, retry_after=error.retry_after,
-                          status=error.status)
+                          status=error.status, failover=error.failover)

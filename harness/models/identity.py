@@ -67,6 +67,11 @@ def model_identity(model: ModelConfig, cache_dir: Path | None = None) -> dict[st
     the dtype. ``cache_dir``
     holds the digests of local weights, so each file is hashed once, not once per run.
     """
+    if model.deployments:
+        # Replicas serve one model: the answer must not depend on which one gave it, so the
+        # identity names what they serve, not where (harness.config.deployments).
+        served = sorted({d.model or model.model for d in model.deployments})
+        return {"model": model.model, "replicas_of": served}
     if provider_of(model) == "hf":
         from harness.models.hf_identity import local_identity
 

@@ -34,7 +34,10 @@ class RetryingClient:
         self.rng = rng or random.Random()
 
     def delay(self, attempt: int, error: ModelCallError) -> float:
-        """Seconds to wait before attempt ``attempt + 1``."""
+        """Seconds to wait before attempt ``attempt + 1``: none when another replica of the
+        model is ready to take it (the failed one is left out, ``harness.models.replicas``)."""
+        if error.failover:
+            return 0.0
         if error.retry_after is not None:
             # The server said when; jitter of up to a tenth of the wait (at least 50 ms) keeps
             # the workers it told the same thing from all coming back at the same instant.

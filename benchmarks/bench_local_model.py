@@ -153,7 +153,13 @@ async def bench_prefill(litellm: Any, model: str, n: int, max_tokens: int) -> di
     prompts = [m for m, _ in items]
     kw = {"max_tokens": max_tokens, "stop": ["\n"], "batch_size": 16}
     t_plain, plain = await timed_gather(litellm, model, prompts, prefix_cache=False, **kw)
+    from harness.models.hf_loading import load_model
+
+    batcher = load_model(model.removeprefix("hf/")).batcher
+    before = batcher.batches if batcher is not None else 0
     t_prefix, cached = await timed_gather(litellm, model, prompts, prefix_cache=True, **kw)
+    batcher = load_model(model.removeprefix("hf/")).batcher
+    calls = batcher.batches - before if batcher is not None else None
     texts_plain = [r.choices[0].message.content for r in plain]
     texts_prefix = [r.choices[0].message.content for r in cached]
     same = sum(a == b for a, b in zip(texts_plain, texts_prefix, strict=True))
@@ -164,6 +170,8 @@ async def bench_prefill(litellm: Any, model: str, n: int, max_tokens: int) -> di
         "prefix_reuse_s": round(t_prefix, 1),
         "speedup": round(t_plain / t_prefix, 2),
         "identical_outputs": f"{same}/{n}",
+        "generate_calls_prefix_reuse": calls,
+        "generate_calls_target": -(-n // 16) + 1,
         "completion_tokens_mean": round(sum(r.usage.completion_tokens for r in cached) / n, 1),
     }
 

@@ -18,6 +18,7 @@ BENCHMARKS = [
     ("bench_stats.py", [], []),
     ("bench_hosted.py", [], ["--items", "200"]),
     ("bench_cache.py", [], ["--items", "200", "--repeat", "1"]),
+    ("bench_startup.py", [], ["--repeat", "1"]),
     ("bench_local_model.py", [], ["--quick"]),
     ("bench_sequential.py", [], ["--runs", "1000"]),
     ("bench_schedule.py", [], []),

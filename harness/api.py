@@ -305,6 +305,10 @@ def _run(
         register_model(model)
     for judge in experiment.judges:
         register_model(judge.model)
+    from harness.scoring.rag_types import judge_models
+
+    for model in judge_models(plan):  # the RAG metrics' judges (faithfulness...)
+        register_model(model)
     if experiment.pairwise is not None and experiment.pairwise.model is not None:
         register_model(experiment.pairwise.model)
 
@@ -371,21 +375,22 @@ def _execute_run(
     progress = Progress(len(plan.samples), done=len(skip), cost=prior_cost, quiet=quiet)
     stack, cache, inner = build_client(experiment, client, progress)
     judge_client, stage = None, None
-    if judges is not None:  # judges call through the same stack, their cost kept apart
-        from harness.judges.client import JudgeClient
+    from harness.scoring.rag_types import judge_models
+
+    if judges is not None or judge_models(plan):  # judges call through the same stack,
+        from harness.judges.client import JudgeClient  # their cost kept apart
         from harness.scoring.stage import ScoringStage
 
         judge_client = JudgeClient(stack, progress=progress)
-        judges.bind(judge_client.ask)
+        if judges is not None:
+            judges.bind(judge_client.ask)
         stage = ScoringStage.for_plan(plan, client=stack,
                                       resources={"judge_client": judge_client})
     status, stop_message = "complete", None
     where = "" if results_dir == Path("results") else f" --results-dir {results_dir}"
     # The manifest holds the experiment file and the overrides: the run id is all it takes.
     resume_hint = f"harness run --resume {run_id}{where}"
-    prefetch = None
-    if reports_dir is not None:  # import the report's libraries while the model answers
-        from harness.report import prefetch_modules as prefetch
+    prefetch = report_prefetcher(plan) if reports_dir is not None else None
     try:
         work = execute(plan, stack, writer, run_id=run_id, skip=skip, progress=progress,
                        on_first_answer=prefetch, monitor=monitor, stage=stage)
@@ -432,6 +437,19 @@ def _execute_run(
         raise RunError(stop_message) if status != "interrupted" else _interrupted(stop_message)
     _check_error_rate(samples, experiment.max_error_rate, run_dir)
     return samples
+
+
+def report_prefetcher(plan: Plan) -> Any:
+    """What imports the report's libraries while a hosted model answers, or None.
+
+    Not beside a local model: its torch threads would share the CPU (and the GIL) with a
+    second of imports, and on two cores a descheduled torch thread stalls every step.
+    """
+    if any(m.model.startswith("hf/") for m in plan.models.values()):
+        return None
+    from harness.report import prefetch_modules
+
+    return prefetch_modules
 
 
 def _stopped_early(decision: Any, plan: Plan, progress: Any) -> dict[str, Any]:

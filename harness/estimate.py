@@ -154,7 +154,7 @@ def estimate_plan(plan: Plan, skip: Iterable[str] = (), client: Any = None) -> E
         if experiment.judges or experiment.pairwise is not None:  # their calls, one row each
             from harness.judges.estimate import judge_rows
 
-            for row in judge_rows(plan, todo, per_model, cache):
+            for row in judge_rows(plan, todo, per_model, cache, client):
                 row.seconds = _seconds(row, _judge_model(experiment, row),
                                        experiment.concurrency)
                 estimate.models.append(row)
@@ -356,8 +356,8 @@ def _notes(estimate: Estimate) -> list[str]:
                   else "expected at max_tokens (no answers of this model in the cache)")
         latency = (f"mean latency {m.latency_s:.2f} s from the cache" if m.latency_from_history
                    else f"latency assumed {m.latency_s:.0f} s (no history)")
-        judged = ("; every grade counted as a call (judge answers cannot be looked up in the "
-                  "cache before the answers they grade exist)" if m.judge else "")
+        judged = ("; a grade of an answer not yet in the cache is counted as a call (its "
+                  "judge prompt cannot be looked up before the answer exists)" if m.judge else "")
         notes.append(f"- {m.label}: input tokens {counted}; output tokens {output}; "
                      f"{latency}{judged}")
     return notes

@@ -255,7 +255,7 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any]) -> pd
                 frame[f"score_{scorer['name']}"] = math.nan
     if "scoring_error" not in frame.columns:  # runs written before scoring errors existed
         frame["scoring_error"] = None
-    score_cols = [c for c in frame.columns if c.startswith("score_")]
+    score_cols = [c for c in frame.columns if c.startswith("score_") and c != "score_details"]
     if score_cols:  # an errored sample (call or scoring) has no score, whatever was written
         frame.loc[frame["error"].notna() | frame["scoring_error"].notna(), score_cols] = math.nan
     frame.attrs["manifest"] = manifest

@@ -160,6 +160,59 @@ def test_batcher_groups_by_params_sorts_by_length_and_isolates_failures() -> Non
     assert max(len(lens) for lens, _ in calls) == 3  # requests in flight together were batched
 
 
+def test_batches_stay_whole_when_answers_are_processed_slowly() -> None:
+    """16 callers in flight, each taking longer than the batcher's gap to come back with its
+    next request (scoring, writing: a busy CPU): the batches must not fragment (issue 15: 35
+    ``generate`` calls for 300 items at batch 16 instead of 19)."""
+    import threading
+
+    sizes: list[int] = []
+
+    def run(prompts: Any, params: GenParams) -> list[GenResult]:
+        sizes.append(len(prompts))
+        time.sleep(1.0)  # a batch's decode on a CPU
+        return [GenResult("x", len(p), 1, "stop") for p in prompts]
+
+    batcher = Batcher(run, max_wait_s=0.02, gap_s=0.005)
+    params = GenParams(max_tokens=4, batch_size=16)
+    items = iter(range(64))
+    lock = threading.Lock()
+
+    def caller(index: int) -> None:
+        while True:
+            with lock:
+                item = next(items, None)
+            if item is None:
+                return
+            batcher.submit([0] * (1 + item % 5), params).result(timeout=30)
+            time.sleep(0.006 * index)  # answers handled one after another, 6 ms each
+
+    threads = [threading.Thread(target=caller, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(sizes) == 64
+    assert len(sizes) <= 5, sizes  # 4 full batches (one spare for start-up timing)
+
+
+def test_a_lone_request_after_a_batch_waits_only_a_bounded_refill() -> None:
+    """The refill wait after a batch is bounded by a share of that batch's run time: a caller
+    that does not come back (the end of a run) costs little."""
+    def run(prompts: Any, params: GenParams) -> list[GenResult]:
+        time.sleep(0.1)
+        return [GenResult("x", len(p), 1, "stop") for p in prompts]
+
+    batcher = Batcher(run, max_wait_s=0.02, gap_s=0.005)
+    params = GenParams(max_tokens=4, batch_size=16)
+    first = [batcher.submit([0], params) for _ in range(4)]
+    for future in first:
+        future.result(timeout=10)
+    started = time.monotonic()
+    batcher.submit([0], params).result(timeout=10)  # only one of the four comes back
+    assert time.monotonic() - started < 0.1 + 0.3  # its run, and 10% of the last batch's
+
+
 class _CharTokenizer(_DigitsTokenizer):
     """Also encodes: one id per character, so prompts go through ``encode_chat``."""
 

@@ -126,6 +126,10 @@ class TaskConfig(NoBoolNumbers):
                 spec = spec_from_entry(step.name, step.args)
             except ValueError as exc:
                 raise Located(str(exc), (index,)) from None
+            if spec.name == "details":  # its column would be the record's score_details
+                raise Located("a scorer may not be named 'details' (the samples' "
+                              "score_details field holds every scorer's explanations); rename "
+                              "it", (index,))
             if spec.name in names:
                 raise Located(f"scorer '{spec.name}' is listed twice; each scorer may appear "
                               "once", (index,))

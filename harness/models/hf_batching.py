@@ -47,6 +47,15 @@ class Batcher:
     ``gap_s``, or ``max_wait_s`` after its oldest request arrived. While a batch runs, new
     requests queue up, so under load batches fill without any waiting at all. Within a group the
     requests are sorted by prompt length, so a batch pads little.
+
+    Right after a batch is answered the gap rule is suspended: the callers of that batch (the
+    runner's concurrent samples) score their answers and send their next requests one by one,
+    and on a busy CPU that trickle has gaps longer than ``gap_s``. Closing on such a gap split
+    16 requests in flight into 1 + 15 (and the two halves then answered, and came back, apart,
+    so the split persisted: 35 ``generate`` calls for 300 items instead of 19). So the next batch
+    waits until as many requests are queued as were in circulation (the batch just answered
+    plus those already waiting), or until ``refill`` of the answered batch's own run time has
+    passed (at most 5 s: at most 10% of a batch's time is spent waiting at the end of a run).
     """
 
     def __init__(
@@ -68,6 +77,12 @@ class Batcher:
         self._counter = itertools.count()
         self._thread: threading.Thread | None = None
         self._last_arrival = 0.0
+        # Set when a batch is answered: how many requests to wait for, and until when.
+        self._refill_target = 0
+        self._refill_until = 0.0
+        self.refill = 0.1
+        self.refill_max_s = 5.0
+        self.batches = 0  # batches run (``generate`` calls, retries of a failed batch aside)
 
     def submit(self, prompt: Sequence[int], params: GenParams) -> Future:
         """Queue one prompt; the future resolves to its GenResult or the error that hit it."""
@@ -92,6 +107,18 @@ class Batcher:
                 self._execute(live, params)
 
     def _execute(self, live: list[_Request], params: GenParams) -> None:
+        self.batches += 1
+        started = time.monotonic()
+        try:
+            self._execute_batch(live, params)
+        finally:
+            took = time.monotonic() - started
+            with self._cond:
+                self._refill_target = len(live) + len(self._pending)
+                self._refill_until = time.monotonic() + min(
+                    self.refill_max_s, max(self.max_wait_s, self.refill * took))
+
+    def _execute_batch(self, live: list[_Request], params: GenParams) -> None:
         try:
             results = self._run([r.prompt for r in live], params)
         except Exception as exc:
@@ -124,7 +151,13 @@ class Batcher:
                 if len(group) >= params.batch_size:
                     break
                 now = time.monotonic()
-                until = min(oldest.arrived + self.max_wait_s, self._last_arrival + self.gap_s)
+                if self._refill_target:  # the last batch's callers are coming back
+                    if len(self._pending) >= self._refill_target:
+                        break
+                    until = self._refill_until
+                else:
+                    until = min(oldest.arrived + self.max_wait_s,
+                                self._last_arrival + self.gap_s)
                 if until <= now:
                     break
                 self._cond.wait(until - now)
@@ -132,6 +165,7 @@ class Batcher:
             size = max(1, params.batch_size)
             first = min(group.index(oldest), max(0, len(group) - size))
             chosen = group[first : first + size]
+            self._refill_target = 0
             taken = {r.seq for r in chosen}
             self._pending = [r for r in self._pending if r.seq not in taken]
             return chosen, params

@@ -69,8 +69,10 @@ def write_report(
         figures = {task: [(caption, f"{run_id}/{png.name}") for caption, png in pngs]
                    for task, pngs in drawn.items()}
     from harness.redaction import redact
+    from harness.report.judge_data import load_judge_data
 
-    text = redact(render_markdown(samples, manifest, figures=figures))
+    judges = load_judge_data(run_dir)
+    text = redact(render_markdown(samples, manifest, figures=figures, judges=judges))
     path = out_dir / f"{run_id}.md"
     # A lone surrogate in a model's output (kept as is in samples.jsonl) cannot be UTF-8; the
     # report shows it as its escape, "\\ud800", rather than failing to be written.

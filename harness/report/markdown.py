@@ -12,6 +12,8 @@ from harness.report.tables import markdown_table, pct
 if TYPE_CHECKING:
     import pandas as pd
 
+    from harness.report.judge_data import JudgeData
+
 
 def _header(samples: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
     config = manifest.get("config", {})
@@ -208,9 +210,25 @@ def _repeat_sections(samples: pd.DataFrame, task: Any) -> list[str]:
     return repeats_markdown(_task_part(samples, task))
 
 
+def _judge_sections(samples: pd.DataFrame, task: Any, judges: JudgeData | None) -> list[str]:
+    """How far to trust each judge, and pairwise preferences (harness.report.judges)."""
+    from harness.report.judges import judges_markdown
+
+    return judges_markdown(_task_part(samples, task), str(task), judges)
+
+
+def _other_scores(samples: pd.DataFrame, task: Any) -> list[str]:
+    """Every score besides the primary metric (harness.report.other_scores)."""
+    from harness.report.other_scores import other_scores_markdown
+
+    return other_scores_markdown(_task_part(samples, task), str(task))
+
+
 def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
-                    figures: dict[str, list[tuple[str, str]]] | None = None) -> str:
-    """The report; ``figures`` maps a task to (caption, relative PNG path) pairs to show."""
+                    figures: dict[str, list[tuple[str, str]]] | None = None,
+                    judges: JudgeData | None = None) -> str:
+    """The report; ``figures`` maps a task to (caption, relative PNG path) pairs to show;
+    ``judges``: the run's calibration and pairwise rows (``harness.report.judge_data``)."""
     from harness.report.disagreements import disagreements_markdown
     from harness.report.matrix import matrix_markdown
     from harness.report.stats_sections import stats_markdown, task_tables
@@ -241,6 +259,8 @@ def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
                   *_figures((figures or {}).get(task, [])),
                   disagreements_markdown(samples, str(task)), ""]
         lines += _repeat_sections(samples, task)
+        lines += _judge_sections(samples, task, judges)
+        lines += _other_scores(samples, task)
     lines += ["## Errors", "", *_errors(samples), *_incomplete(samples, manifest), "",
               "## Cost", "", *_costs(samples), *judge_cost_lines(manifest), ""]
     return "\n".join(lines)

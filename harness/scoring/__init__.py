@@ -6,5 +6,7 @@ holds (docs/samples.md); ``score`` what a scorer returns and the signature every
 ``registry`` how a task file's scorer entry becomes a scorer (the hook for new scorer types:
 ``register_scorer_type``); ``builtin`` the string and ``module:function`` types; ``stage``
 runs parsers and scorers over records; ``versions`` names and stores scorings;
-``rescore`` is ``harness score``.
+``rescore`` is ``harness score``. Metric types: ``reference`` (BLEU, ROUGE), ``similarity``
+(MiniLM embedding similarity), ``rag`` with ``rag_judge`` and ``rag_types`` (faithfulness,
+answer relevance, context precision and recall).
 """

@@ -14,9 +14,10 @@ openai/gpt-4o-mini, rubric: helpfulness}`` in a task file is built by
 ``build_judge(spec, context)``: a :class:`ScorerSpec` in (name, args, kind), a ``ScorerFn``
 out, with the run's client stack in ``context.client`` for calling the judge.
 
-An entry's type is, in order: its ``type:`` key; the one registered type whose key the entry
-holds (``judge:`` above, ``function:`` for python); ``python`` for a bare ``module:function``
-string; otherwise ``string``.
+An entry's type is, in order: its ``type:`` key; the type the entry is named after
+(``bleu``, ``faithfulness``: a metric that is its own type); the one registered type whose key
+the entry holds (``judge:`` above, ``function:`` for python); ``python`` for a bare
+``module:function`` string; otherwise ``string``.
 """
 
 from __future__ import annotations
@@ -119,7 +120,9 @@ def scorer_type(name: str) -> ScorerType:
 
 # Modules that register scorer types when imported, loaded before the first task file's
 # scorers are read. A new type (judges, RAG metrics) adds its module here: one line.
-TYPE_MODULES: list[str] = ["harness.scoring.builtin", "harness.judges.scorer_type"]
+TYPE_MODULES: list[str] = ["harness.scoring.builtin", "harness.judges.scorer_type",
+                            "harness.scoring.reference", "harness.scoring.similarity",
+                            "harness.scoring.rag_types"]
 _types_loaded = False
 
 
@@ -146,6 +149,8 @@ def spec_from_entry(name: str, args: Mapping[str, Any]) -> ScorerSpec:
     if chosen is not None:
         if chosen not in _TYPES:
             raise ValueError(f"unknown scorer type '{chosen}' (known: {', '.join(sorted(_TYPES))})")
+    elif name in _TYPES and name not in ("string", "python"):
+        chosen = name  # an entry named after a type (bleu, faithfulness) is of that type
     else:
         keyed = [t.name for t in _TYPES.values() if t.name != "string" and t.selector in rest]
         if len(keyed) > 1:

@@ -54,8 +54,14 @@ class ItemTable:
     reducer: str
 
 
+# Record fields whose name starts like a score column's but which are not scores.
+NOT_SCORES = frozenset({"score_details"})
+
+
 def score_columns(df: pd.DataFrame) -> list[str]:
-    return [c for c in df.columns if str(c).startswith(SCORE_PREFIX)]
+    """The score columns (``score_<name>``), never a record field such as ``score_details``
+    (the scorers' explanations), which a fallback metric would otherwise pick first."""
+    return [c for c in df.columns if str(c).startswith(SCORE_PREFIX) and c not in NOT_SCORES]
 
 
 def infer_kind(values: pd.Series) -> str:

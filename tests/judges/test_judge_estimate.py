@@ -48,3 +48,22 @@ def test_the_budget_check_counts_the_judges(tmp_path: Path, add_task: Path, key:
         with pytest.raises(ConfigError, match=r"over max_cost_usd 0\.05"):
             harness.run(exp, results_dir=tmp_path / "r", reports_dir=None, quiet=True)
         assert loop.stats()["requests"] == 0
+
+
+def test_a_rerun_of_a_judged_experiment_is_estimated_from_the_cache(
+        tmp_path: Path, add_task: Path, key: str) -> None:
+    with LoopbackServer(student) as loop:
+        exp = _experiment(tmp_path, loop.url)
+        before = {m.label: m for m in estimate_run(exp).models}
+        assert before["judge correct"].calls == 24 and before["judge correct"].cached == 0
+        harness.run(exp, results_dir=tmp_path / "r", reports_dir=None, quiet=True)
+        sent = loop.stats()["requests"]
+        after = {m.label: m for m in estimate_run(exp).models}
+        # Every answer, grade and preference is in the cache: nothing left to pay for, and a
+        # tight budget does not refuse the re-run.
+        for row in after.values():
+            assert row.calls == 0, row
+        assert after["judge correct"].cached == 24 and after["judge pairwise"].cached > 0
+        exp.write_text(exp.read_text() + "max_cost_usd: 0.0001\n")
+        harness.run(exp, results_dir=tmp_path / "r", reports_dir=None, quiet=True)
+        assert loop.stats()["requests"] == sent

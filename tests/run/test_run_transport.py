@@ -71,6 +71,21 @@ def test_report_libraries_are_prefetched_only_while_waiting_on_a_model(
     assert len(server.received) == 12
 
 
+def test_report_libraries_are_not_prefetched_beside_a_local_model() -> None:
+    from types import SimpleNamespace
+
+    import harness.report
+    from harness.api import report_prefetcher
+    from harness.config import ModelConfig
+
+    def plan(*models: str) -> object:
+        return SimpleNamespace(models={m: ModelConfig(model=m) for m in models})
+
+    assert report_prefetcher(plan("openai/gpt-4o-mini")) is harness.report.prefetch_modules
+    assert report_prefetcher(plan("hf/smollm2-135m-instruct")) is None
+    assert report_prefetcher(plan("openai/gpt-4o-mini", "hf/smollm2-135m-instruct")) is None
+
+
 def test_prefetching_imports_what_the_report_needs() -> None:
     code = ("import sys, time; from harness.report import prefetch_modules, REPORT_MODULES; "
             "prefetch_modules(); time.sleep(0.1); "

@@ -68,7 +68,7 @@ def _agreement_lines(name: str, rows: pd.DataFrame) -> list[str]:
     a = agreement(rows["id"], rows["verdict"], rows["label"], n_boot=N_BOOT)
     epochs = a.n_rows / a.n_items
     per = f", {epochs:g} judge epochs each" if epochs > 1 else ""
-    text = (f"Judge `{md_inline(name)}` against {a.n_items} human-labelled items "
+    text = (f"Judge `{md_inline(name)}` against {a.n_items} labelled items "
             f"({a.positives} of its verdicts on items labelled pass, {a.negatives} on items "
             f"labelled fail{per}): it agrees with the label on {pct(a.accuracy.value)}% "
             f"{_ci(a.accuracy.low, a.accuracy.high)} of verdicts, Cohen's kappa "
@@ -144,12 +144,16 @@ def _corrected_lines(name: str, samples: pd.DataFrame, rows: pd.DataFrame) -> li
     return lines
 
 
-def no_labels_sentence(name: str) -> str:
+def no_labels_sentence(name: str, why: str | None = None) -> str:
+    """Why the judge's error is unmeasured: ``why`` says what went wrong with the labels the
+    task has; without it, the task has none. Saying "no calibration set" of a task that has
+    one would send the reader to add what is already there."""
+    if why is None:
+        why = ("the task has no calibration set (items with a known pass/fail label). Add "
+               "`calibration: <file>.jsonl` to the task to measure and correct them")
     return (f"The scores of judge `{md_inline(name)}` carry judge error that this run did not "
-            "measure: the task has no human-labelled calibration set, so their intervals cover "
-            "the sampling of items only, not the judge's mistakes. Add `calibration: "
-            "<file>.jsonl` (rows with a human pass/fail label) to the task to measure and "
-            "correct them.")
+            f"measure, so their intervals cover the sampling of items only, not the judge's "
+            f"mistakes: {why}.")
 
 
 def _repeatability_lines(name: str, samples: pd.DataFrame) -> list[str]:
@@ -189,12 +193,15 @@ def judges_markdown(samples: pd.DataFrame, task: str, data: JudgeData | None) ->
                 lines += _agreement_lines(name, rows)
                 lines += _corrected_lines(name, samples, rows)
             except StatsError as exc:  # damaged labels must not cost the report of a run
-                lines += [f"The agreement of `{md_inline(name)}` with its labels could not be "
-                          f"measured: {md_inline(str(exc))}.", "", no_labels_sentence(name), ""]
+                lines += [no_labels_sentence(
+                    name, f"its agreement with the labels could not be measured "
+                          f"({md_inline(str(exc))})"), ""]
+        elif rows is not None and len(rows):
+            lines += [no_labels_sentence(
+                name, f"it gave no readable verdict on any of the {rows['id'].nunique()} "
+                      "labelled items, so its agreement with them is unknown (a judge that "
+                      "cannot write the rubric's verdict line cannot be trusted to grade)"), ""]
         else:
-            if rows is not None and len(rows):
-                lines += [f"Judge `{md_inline(name)}` gave no readable verdict on any of the "
-                          f"{rows['id'].nunique()} labelled items.", ""]
             lines += [no_labels_sentence(name), ""]
         lines += _repeatability_lines(name, samples)
     lines += pairwise_markdown(task, data.pairwise if data is not None else None)

@@ -46,7 +46,7 @@ def test_a_perfect_judge_with_labels_in_the_report(tmp_path: Path, add_task: Pat
                                                    key: str) -> None:
     md = _report(tmp_path, add_task, with_labels=True)
     assert "### Judge `j`: how far to trust it" in md
-    assert "against 24 human-labelled items" in md
+    assert "against 24 labelled items" in md
     assert "agrees with the label on 100.0%" in md and "Cohen's kappa 1.00" in md
     assert "1 unreadable verdict(s) on labelled items were left out" in md
     # Se = Sp = 1: the corrected rates are the judged ones; sloppy is wrong on odd items

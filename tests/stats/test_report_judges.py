@@ -63,7 +63,7 @@ def test_agreement_sentence_gives_the_statistics_and_holds_the_truth() -> None:
     assert kappa == pytest.approx(ref.kappa.value, abs=0.005)
     assert se_lo <= 100 * truth.se <= se_hi and sp_lo <= 100 * truth.sp <= sp_hi
     assert se == pytest.approx(100 * ref.sensitivity.value, abs=0.05)
-    assert "against 200 human-labelled items" in md
+    assert "against 200 labelled items" in md
     (tp_row, fn_row) = _rows(md, "judge verdict")
     assert [int(tp_row[1]), int(tp_row[2]), int(fn_row[1]), int(fn_row[2])] == [
         ref.true_pass, ref.false_pass, ref.false_fail, ref.true_fail]
@@ -216,5 +216,18 @@ def test_labels_that_are_not_pass_or_fail_are_reported_not_raised() -> None:
     assert data.calibration is not None
     data.calibration.loc[0, "label"] = 7
     md = "\n".join(judges_markdown(samples, TASK, data))
-    assert "could not be measured: a human label must be 0 (fail) or 1 (pass)" in md
+    assert "could not be measured (a human label must be 0 (fail) or 1 (pass))" in md
     assert "carry judge error that this run did not measure" in md
+
+
+def test_a_judge_with_no_readable_verdict_on_its_labels_is_not_said_to_lack_labels() -> None:
+    # The embedded 135M judge never writes a verdict line: the task has a calibration set, and
+    # the report must say the judge failed it, not send the reader to add one.
+    samples, data, _ = simulate(pairwise=False)
+    assert data.calibration is not None
+    data.calibration["verdict"] = None
+    n = data.calibration["id"].nunique()
+    md = "\n".join(judges_markdown(samples, TASK, data))
+    assert f"it gave no readable verdict on any of the {n} labelled items" in md
+    assert "carry judge error that this run did not measure" in md
+    assert "no calibration set" not in md

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -27,17 +26,6 @@ def test_help_imports_nothing_heavy() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=True)
     assert done.stdout.strip() == "[]"
-
-
-def test_help_returns_well_under_a_second() -> None:
-    exe = Path(sys.executable).parent / "harness"
-    timings = []
-    for _ in range(3):
-        started = time.perf_counter()
-        done = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=60)
-        timings.append(time.perf_counter() - started)
-        assert done.returncode == 0 and "harness run" in done.stdout
-    assert min(timings) < 0.5, timings
 
 
 def test_render_shows_the_exact_messages(tmp_path: Path, add_task: Path) -> None:

@@ -62,6 +62,20 @@ class _Cached:
         return self.keys is not None and self.cache.get(
             self.keys.key(model, messages, judge_params(model), epoch)) is not None
 
+    def tally(self, judge: Any, prompts: Sequence[list[dict[str, str]]],
+              count: Any) -> tuple[int, int, float]:
+        """(calls, cached, prompt tokens) of ``prompts`` known exactly, over the judge's
+        epochs: a grade the cache holds is cached, any other is a call."""
+        calls, cached, tokens = 0, 0, 0.0
+        for messages in prompts:
+            for epoch in range(judge.epochs):
+                if self.answered(judge.model, messages, epoch):
+                    cached += 1
+                else:
+                    calls += 1
+                    tokens += count(messages)
+        return calls, cached, tokens
+
 
 def judge_rows(plan: Any, todo: Sequence[Any], model_rows: dict[str, Any],
                cache: Any, client: Any = None) -> list[ModelEstimate]:
@@ -84,18 +98,12 @@ def judge_rows(plan: Any, todo: Sequence[Any], model_rows: dict[str, Any],
         per_prompt = sum(prompts) / len(prompts) if prompts else 0.0
         calls = len(new) * judge.epochs
         tokens_in = judge.epochs * (per_prompt * len(new) + sum(answer[s.model] for s in new))
-        cached = 0
         exact = [judge.messages(records[s.sample_id]) for s in mine
                  if records[s.sample_id] is not None and records[s.sample_id].answer is not None]
         exact += [judge.messages(r.record) for t, rs in judges.calibration.items()
                   if judge in judges.by_task.get(t, ()) for r in rs]
-        for messages in exact:
-            for epoch in range(judge.epochs):
-                if known.answered(judge.model, messages, epoch):
-                    cached += 1
-                else:
-                    calls += 1
-                    tokens_in += count(messages)
+        more, cached, more_tokens = known.tally(judge, exact, count)
+        calls, tokens_in = calls + more, tokens_in + more_tokens
         rows.append(_row(f"judge {judge.name}", judge.model, calls, tokens_in, method, cache,
                          cached))
     if judges.pairwise is not None:
@@ -133,14 +141,11 @@ def _pairwise_row(plan: Any, judges: JudgePlan, todo: Sequence[Any],
         for left, right in itertools.combinations(group, 2):
             a, b = records.get(left.sample_id), records.get(right.sample_id)
             if a is not None and b is not None:  # both answers known: the exact prompts
-                for first, second in ((a.output, b.output), (b.output, a.output)):
-                    messages = judge.messages(a, first or "", second or "")
-                    for epoch in range(judge.epochs):
-                        if known.answered(judge.model, messages, epoch):
-                            cached += 1
-                        else:
-                            calls += 1
-                            tokens_in += count(messages)
+                both = [judge.messages(a, first or "", second or "")
+                        for first, second in ((a.output, b.output), (b.output, a.output))]
+                more, more_cached, more_tokens = known.tally(judge, both, count)
+                calls, cached, tokens_in = (calls + more, cached + more_cached,
+                                            tokens_in + more_tokens)
                 continue
             if measured < SAMPLED:
                 prompt = count(judge.messages(planned_record(plan, left), PLACEHOLDER,

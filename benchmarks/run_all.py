@@ -20,6 +20,7 @@ BENCHMARKS = [
     ("bench_cache.py", [], ["--items", "200", "--repeat", "1"]),
     ("bench_startup.py", [], ["--repeat", "1"]),
     ("bench_local_model.py", [], ["--quick"]),
+    ("bench_quickstart.py", [], ["--repeat", "1"]),
     ("bench_sequential.py", [], ["--runs", "1000"]),
     ("bench_schedule.py", [], []),
     ("bench_adaptive.py", [], ["--repeat", "1"]),

@@ -254,6 +254,16 @@ class Sessions:
     def __init__(self) -> None:
         # id(loop) -> (loop, session); holding the loop keeps its id from being reused.
         self._by_loop: dict[int, tuple[Any, Any]] = {}
+        self._ssl: Any = None
+
+    def ssl_for(self, url: str) -> Any:
+        """The TLS setting of a request to ``url``: worked out on the first https request
+        only (loading the CA bundle takes ~50 ms a plain-http run need not spend)."""
+        if not url.startswith("https:"):
+            return True  # aiohttp's default; unused without TLS
+        if self._ssl is None:
+            self._ssl = _ssl_setting()
+        return self._ssl
 
     def get(self) -> Any:
         import aiohttp
@@ -261,7 +271,7 @@ class Sessions:
         loop = asyncio.get_running_loop()
         held = self._by_loop.get(id(loop))
         if held is None or held[0] is not loop or held[1].closed:
-            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, ssl=_ssl_setting())
+            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
             held = (loop, aiohttp.ClientSession(connector=connector))
             self._by_loop[id(loop)] = held
         return held[1]
@@ -281,7 +291,7 @@ async def send(sessions: Sessions, url: str, headers: dict[str, str], proxy: str
 
     try:
         async with sessions.get().post(
-            url, data=json.dumps(body), headers=headers, proxy=proxy,
+            url, data=json.dumps(body), headers=headers, proxy=proxy, ssl=sessions.ssl_for(url),
             timeout=aiohttp.ClientTimeout(total=timeout),
         ) as reply:
             content = await reply.read()

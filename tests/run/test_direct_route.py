@@ -284,10 +284,45 @@ def test_a_hosted_run_on_openai_never_imports_litellm(tmp_path: Path, add_task: 
     with LoopbackServer(adder) as server:
         exp = write_experiment(tmp_path, server.url, model="openai/gpt-4o-mini", limit=4,
                                extra="temperature: 0.2\n")
-        line = _run_in_subprocess(tmp_path, exp, cache)
-    # Every sample answered and priced (gpt-4o-mini is in the map), LiteLLM never imported.
-    assert line == "1 8 False True"
-    assert len(server.received) == 8
+        first = _run_in_subprocess(tmp_path, exp, cache)
+        bodies = sorted(json.dumps(r.body, sort_keys=True) for r in server.received)
+        server.received.clear()
+        second = _run_in_subprocess(tmp_path, exp, cache=False)
+        again = sorted(json.dumps(r.body, sort_keys=True) for r in server.received)
+    # Every sample answered and priced (gpt-4o-mini is in the map), LiteLLM never imported;
+    # the openai SDK only by the first run, which recorded the shapes of its bodies.
+    assert first == "1 8 False True"
+    assert second == "1 8 False False"
+    assert len(bodies) == 8 and bodies == again
+
+
+def test_a_shape_the_sdk_was_not_asked_about_is_built_by_the_sdk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import harness.models.openai_wire as wire
+    from harness.models import sdk_shapes
+
+    memo = sdk_shapes.ShapeMemo(tmp_path / "shapes.json")
+    monkeypatch.setattr(sdk_shapes, "memo", lambda: memo)
+    asked: list[dict[str, Any]] = []
+    real = wire.sdk_transform
+    monkeypatch.setattr(wire, "sdk_transform", lambda request: asked.append(request) or
+                        real(request))
+    route = wire.DirectRoute(name="m", provider="openai", url="u", headers={}, api_key="k")
+    route.body(MESSAGES, {"max_tokens": 8})
+    route.body(MESSAGES, {"max_tokens": 9})  # the same shape: answered from this run's verdict
+    assert len(asked) == 1
+    fresh = wire.DirectRoute(name="m", provider="openai", url="u", headers={}, api_key="k")
+    assert fresh.body(MESSAGES, {"max_tokens": 8}) == {"messages": MESSAGES, "model": "m",
+                                                       "max_tokens": 8}
+    assert len(asked) == 1  # recorded: a later route (a later run) need not ask
+    fresh.body(MESSAGES[:2], {"max_tokens": 8})  # another shape: asked
+    fresh.body(MESSAGES, {"max_tokens": 8, "seed": 1})
+    assert len(asked) == 3
+    # Another SDK release: nothing recorded counts.
+    other = sdk_shapes.ShapeMemo(tmp_path / "shapes.json")
+    other.version = "1:0.0.1"
+    assert not any(other.known(k) for k in json.loads(memo.path.read_text())[memo.version])
 
 
 def test_another_provider_still_goes_through_litellm(tmp_path: Path, add_task: Path) -> None:

@@ -189,18 +189,18 @@ def test_tls_follows_litellms_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
     from harness.models.provider_http import Sessions
 
+    def https_setting() -> object:
+        return Sessions().ssl_for("https://api.example.com/v1/chat/completions")
+
+    from harness.models.provider_http import _default_ssl_context
+
+    plain = _default_ssl_context()  # what a process without LiteLLM loaded uses
+    assert isinstance(plain, ssl.SSLContext) and plain.verify_mode == ssl.CERT_REQUIRED
+    assert plain.get_ca_certs() or plain.cert_store_stats()["x509_ca"] > 0
     litellm = import_litellm()
-
-    async def connector_ssl() -> object:
-        sessions = Sessions()
-        try:
-            return sessions.get().connector._ssl
-        finally:
-            await sessions.aclose()
-
-    assert isinstance(asyncio.run(connector_ssl()), ssl.SSLContext)  # certifi's CAs, verified
+    assert isinstance(https_setting(), ssl.SSLContext)  # certifi's CAs, verified
     monkeypatch.setattr(litellm, "ssl_verify", False)
-    assert asyncio.run(connector_ssl()) is False
+    assert https_setting() is False
 
 
 def test_a_timeout_says_how_long_it_waited(key: str) -> None:

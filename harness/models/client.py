@@ -1,10 +1,13 @@
 """Calling a model: one async function from (model, messages, params) to a Completion.
 
-Every provider goes through LiteLLM, hosted or local, so a test against a loopback server
-exercises exactly the code path production uses: ``litellm.acompletion``, or for
-OpenAI-compatible providers LiteLLM's own request and response translation over the
-harness's HTTP session (``harness.models.provider_http``). Retries, rate limits and the
-response cache are layers around this client (``harness.models.retry``, ``harness.cache``).
+Every provider goes through LiteLLM, hosted or local, with one exception made for start-up:
+OpenAI-compatible models (``openai/``, ``hosted_vllm/``) whose requests are proven equal to
+LiteLLM's are sent without importing it, their bodies built by the ``openai`` SDK's transform
+(``harness.models.openai_wire``, checked by ``tests/run/test_direct_route.py``). Such a model's
+other calls take LiteLLM's own request and response translation over the harness's HTTP
+session (``harness.models.provider_http``); every other provider ``litellm.acompletion``.
+Retries, rate limits and the response cache are layers around this client
+(``harness.models.retry``, ``harness.cache``).
 """
 
 from __future__ import annotations
@@ -141,8 +144,10 @@ _QUIET_CALL: dict[str, Any] = {"no-log": True}
 class LiteLLMClient:
     """The production client: LiteLLM for every provider, the local one included.
 
-    OpenAI-compatible models take LiteLLM's provider translation over the harness's own HTTP
-    session (``harness.models.provider_http``); everything else calls ``litellm.acompletion``.
+    OpenAI-compatible models take the LiteLLM-free route where it is proven equal
+    (``harness.models.openai_wire``), else LiteLLM's provider translation over the harness's
+    own HTTP session (``harness.models.provider_http``); everything else calls
+    ``litellm.acompletion``.
     """
 
     def __init__(self) -> None:

@@ -227,7 +227,7 @@ def _other_scores(samples: pd.DataFrame, task: Any) -> list[str]:
 def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
                     figures: dict[str, list[tuple[str, str]]] | None = None,
                     judges: JudgeData | None = None) -> str:
-    """The report; ``figures`` maps a task to (caption, relative PNG path) pairs to show;
+    """The report; ``figures`` maps a task to (caption, relative figure path) pairs to show;
     ``judges``: the run's calibration and pairwise rows (``harness.report.judge_data``)."""
     from harness.report.disagreements import disagreements_markdown
     from harness.report.matrix import matrix_markdown

@@ -203,15 +203,21 @@ def _remove_stale(out_dir: Path, name: str, keep: set[Path]) -> None:
                 old.unlink()
 
 
-def write_plots(samples: pd.DataFrame, out_dir: Path) -> dict[str, list[tuple[str, Path]]]:
-    """Draw every task's figures into ``out_dir``; return (caption, path) per task."""
-    from harness.analysis import summary
+def write_plots(samples: pd.DataFrame, out_dir: Path, *, table: pd.DataFrame | None = None,
+                ops: pd.DataFrame | None = None) -> dict[str, list[tuple[str, Path]]]:
+    """Draw every task's figures into ``out_dir``; return (caption, path) per task.
+    ``table`` (the summary) and ``ops`` (:func:`operations`): when the caller has them."""
     from harness.redaction import redact
-    from harness.report.operations import operations
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    table = summary(samples)
-    ops = operations(samples)
+    if table is None:
+        from harness.analysis import summary
+
+        table = summary(samples)
+    if ops is None:
+        from harness.report.operations import operations
+
+        ops = operations(samples)
     written: dict[str, list[tuple[str, Path]]] = {}
     for task in table["task"].drop_duplicates():
         part = table[table["task"] == task]

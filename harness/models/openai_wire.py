@@ -149,7 +149,8 @@ def sdk_transform(request: dict[str, Any]) -> dict[str, Any]:
 def plain_messages(messages: list[dict[str, Any]]) -> bool:
     """Text turns only: what the direct route sends unchanged, as LiteLLM does."""
     for message in messages:
-        if (len(message) != 2 or message.get("role") not in _ROLES
+        role = message.get("role")
+        if (len(message) != 2 or not isinstance(role, str) or role not in _ROLES
                 or not isinstance(message.get("content"), str)):
             return False
     return True
@@ -222,7 +223,7 @@ def read_answer(content: bytes) -> Answer | None:
     reason = choice.get("finish_reason")
     if text is not None and (not isinstance(text, str) or text.startswith("<")):
         return None  # LiteLLM splits a leading <think> block off the text
-    if reason not in _FINISH or any(
+    if not isinstance(reason, str) or reason not in _FINISH or any(
             v not in (None, []) for k, v in message.items()
             if k not in ("role", "content", "refusal")):
         return None

@@ -221,7 +221,13 @@ def test_answers_are_read_as_litellm_reads_them(key: str, name: str) -> None:
 
 
 def test_plain_answers_skip_litellms_reader_and_others_do_not() -> None:
-    from harness.models.openai_wire import read_answer
+    from harness.models.openai_wire import plain_messages, read_answer
+
+    assert plain_messages(MESSAGES)
+    assert not plain_messages([{"role": ["user"], "content": "x"}])
+    assert not plain_messages([{"role": "tool", "content": "x"}])
+    assert not plain_messages([{"role": "user", "content": [{"type": "text", "text": "x"}]}])
+    assert not plain_messages([{"role": "user", "content": "x", "name": "n"}])
 
     def answer(message: dict[str, Any], reason: Any = "stop", usage: Any = None) -> bytes:
         return json.dumps({"model": "m", "choices": [{"index": 0, "message": message,
@@ -240,7 +246,11 @@ def test_plain_answers_skip_litellms_reader_and_others_do_not() -> None:
                 answer({"role": "assistant", "content": "x"},
                        usage={"prompt_tokens": 1, "completion_tokens": 1,
                               "cache_read_input_tokens": 1}),
-                b'{"choices": []}', b"not json"):
+                answer({"role": "assistant", "content": "x"}, reason=["stop"]),
+                answer({"role": "assistant", "content": ["x"]}),
+                answer({"role": "assistant", "content": "x"},
+                       usage={"prompt_tokens": 1.5, "completion_tokens": 1}),
+                b'{"choices": []}', b"[1]", b"not json"):
         assert read_answer(odd) is None
 
 

@@ -236,3 +236,26 @@ def test_a_secret_in_a_name_is_redacted_and_the_svg_stays_well_formed(
         assert "s3cr3t" not in text
         root = ET.fromstring(text)
         assert any("v-<redacted>" in (t.text or "") for t in root.iter(f"{NS}text"))
+
+
+def test_the_summary_and_report_import_neither_scipy_stats_nor_matplotlib(tmp_path: Path) -> None:
+    """Pass/fail, graded with repeats, and clustered runs: the table and the whole report."""
+    import subprocess
+
+    ones = [1.0] * 20 + [0.0] * 20
+    runs = [write_run(tmp_path, "pf", {"a": ones, "b": ones[5:] + ones[:5]}),
+            write_run(tmp_path, "graded", {"a": [[0.5, 0.7, 0.6]] * 40,
+                                           "b": [[0.2, 0.9, 0.4]] * 40}, kind="graded"),
+            write_run(tmp_path, "clustered", {"a": ones, "b": ones[::-1]},
+                      clusters=[f"c{i // 4}" for i in range(40)])]
+    code = ("import sys, warnings; warnings.simplefilter('ignore'); "
+            "from harness.results import load_run; from harness.report import write_report; "
+            "from harness.report.console import summary_table\n"
+            "for run in sys.argv[2:]:\n"
+            "    summary_table(load_run(run)); write_report(run, sys.argv[1], html=True)\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('scipy.stats', 'matplotlib'))))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "reports"),
+                          *map(str, runs)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == "[]", out.stdout
+    assert len(list((tmp_path / "reports").glob("*.html"))) == 3

@@ -120,6 +120,68 @@ def test_tiny_prefix_reuse_equals_plain_and_leaves_store_intact(tiny: LoadedMode
     assert all((k == s).all() for (k, _), s in zip(store._entries[0].layers, saved, strict=True))
 
 
+def _plain_greedy(lm: LoadedModel, prompt: list[int], max_tokens: int) -> list[int]:
+    """transformers' own greedy ``generate`` on one unpadded prompt, its own cache."""
+    import torch
+
+    with torch.inference_mode():
+        out = lm.model.generate(input_ids=torch.tensor([list(prompt)]), do_sample=False,
+                                max_new_tokens=max_tokens, pad_token_id=lm.pad_id)
+    return out[0, len(prompt):].tolist()
+
+
+def test_tiny_in_place_cache_equals_plain_generate(tiny: LoadedModel) -> None:
+    """The preallocated cache (written in place, not concatenated) changes no output, also when
+    a caller generates past its planned capacity and it has to grow."""
+    from harness.models.hf_kv_cache import growing_cache
+
+    prompts = _prompts(0, [5, 12, 3, 9], seed=4)
+    got = generate_batch(tiny, prompts, GenParams(max_tokens=10, prefix_cache=False))
+    assert [r.text for r in got] == [
+        " ".join(map(str, _plain_greedy(tiny, p, 10))) for p in prompts]
+    import torch
+
+    with torch.inference_mode():
+        small = tiny.model.generate(input_ids=torch.tensor([prompts[1]]), do_sample=False,
+                                    max_new_tokens=10, pad_token_id=tiny.pad_id,
+                                    past_key_values=growing_cache(tiny.model, capacity=4))
+    assert small[0, len(prompts[1]):].tolist() == _plain_greedy(tiny, prompts[1], 10)
+
+
+def test_tiny_per_row_prefixes_equal_plain_and_are_reused_across_batches(
+        tiny: LoadedModel) -> None:
+    """Few-shot examples drawn per item: rows of one batch have different example orders, so
+    each reuses its own conversation prefix (``context``), and a later batch with the same
+    orders builds nothing new. Every output equals plain greedy decoding of the full prompt."""
+    import itertools
+    import random
+
+    from harness.models.hf_generation import PromptIds
+
+    rng = random.Random(3)
+    system = [rng.randrange(1, 90) for _ in range(6)]
+    shots = [[rng.randrange(1, 90) for _ in range(12)] for _ in range(3)]
+    orders = list(itertools.permutations(range(3)))
+
+    def prompt(order: tuple[int, ...], question_len: int) -> PromptIds:
+        context = system + [t for i in order for t in shots[i]]
+        ids = PromptIds(context + [rng.randrange(1, 90) for _ in range(question_len)])
+        ids.context = len(context)
+        return ids
+
+    tiny.prefix_store = PrefixStore(min_tokens=8)
+    first = [prompt(orders[i % 6], 2 + i % 5) for i in range(8)]
+    got = generate_batch(tiny, first, GenParams(max_tokens=6))
+    assert [r.text for r in got] == [" ".join(map(str, _plain_greedy(tiny, p, 6))) for p in first]
+    store = tiny.prefix_store
+    assert store.builds == 6  # one per distinct example order in the batch
+    second = [prompt(orders[i % 6], 3 + i % 4) for i in range(6)]
+    again = generate_batch(tiny, second, GenParams(max_tokens=6))
+    assert [r.text for r in again] == [
+        " ".join(map(str, _plain_greedy(tiny, p, 6))) for p in second]
+    assert store.builds == 6 and store.hits >= 6
+
+
 def test_tiny_prefix_too_short_takes_plain_path(tiny: LoadedModel) -> None:
     tiny.prefix_store = PrefixStore(min_tokens=16)
     generate_batch(tiny, _prompts(4, [6, 9]), GenParams(max_tokens=2))

@@ -343,6 +343,40 @@ def test_a_changed_or_moved_checkpoint_is_loaded_again(
         unload_model("ckpt")
 
 
+def test_local_route_makes_openmp_threads_sleep_not_spin(tmp_path: Path) -> None:
+    """Loading a local model through the provider sets OMP_WAIT_POLICY=PASSIVE before torch
+    is imported (issue 15: with libgomp's default spinning, two torch threads on two cores
+    stalled whenever anything else ran, the runner's own event loop included: the erratic
+    first variant and the slow CLI), and keeps a policy the user set."""
+    import subprocess
+    import sys
+
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(vocab_size=32, hidden_size=16, intermediate_size=32,
+                         num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1)
+    LlamaForCausalLM(config).save_pretrained(tmp_path / "m")
+    (tmp_path / "m" / "tokenizer_config.json").write_text("{}")
+    code = (
+        "import os, sys\n"
+        "from harness.models import local_hf\n"
+        "assert 'torch' not in sys.modules\n"
+        "try:\n"
+        f"    local_hf.get_loaded({str(tmp_path / 'm')!r})\n"
+        "except Exception:\n"
+        "    pass  # no tokenizer in the folder: torch is imported by then all the same\n"
+        "assert 'torch' in sys.modules\n"
+        "print(os.environ.get('OMP_WAIT_POLICY'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.stdout.strip() == "PASSIVE", run.stderr[-2000:]
+    run = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
+                         capture_output=True, text=True, timeout=300)
+    assert run.stdout.strip() == "ACTIVE", run.stderr[-2000:]
+
+
 def test_parse_params_defaults_and_validation() -> None:
     from harness.models.local_hf import parse_params
 

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -32,6 +33,28 @@ CACHE_FORMAT = "v1"
 SMOLLM2_ALIAS = "smollm2-135m-instruct"
 _STALE_TMP_S = 3600.0
 log = logging.getLogger(__name__)
+
+
+def prefer_passive_openmp() -> None:
+    """Make torch's OpenMP threads sleep, not spin, while they wait (unless the user chose).
+
+    libgomp's default lets a thread that finished its share of an op spin before it sleeps.
+    torch runs one thread per core, so on a machine with any other runnable thread (another
+    process, or in this one the runner scoring and writing answers, LiteLLM's first-call
+    imports, the report) a spinning thread holds a core that the thread it waits for needs,
+    and every one of the thousands of small ops per step stalls for a time slice. Measured on
+    the 2-core project machine with another job running (benchmarks/README.md): 48 zero-shot
+    items took 23-52 s with the default policy, 7.6 s with ``PASSIVE`` and 7.5 s with one
+    thread; it is why the first variant of a run (and the CLI) was erratic, not the model.
+
+    libgomp reads the variable once, when torch is first imported: this runs when this module
+    is imported, which every local-model path does before importing torch.
+    """
+    if "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+prefer_passive_openmp()
 
 
 class ModelNotFoundError(LookupError):

@@ -186,6 +186,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     results["torch_threads"] = torch.get_num_threads()
+    # Set by the local route before torch loads (hf_loading.prefer_passive_openmp); both sides
+    # of every ratio run in this process under it.
+    results["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY")
     results["load_avg_before"] = [round(x, 1) for x in os.getloadavg()]
     if "a" in args.parts:
         n, tokens = (16, 32) if args.quick else (64, 64)

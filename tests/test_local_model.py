@@ -258,6 +258,42 @@ def test_batches_stay_whole_when_answers_are_processed_slowly() -> None:
     assert len(sizes) <= 5, sizes  # 4 full batches (one spare for start-up timing)
 
 
+def test_first_batch_waits_for_requests_on_their_way() -> None:
+    """The runner's first 16 requests reach the queue one by one (each loads the model and
+    encodes its prompt first), further apart than the batcher's gap: the first used to run
+    alone (issue 15: a batch of 1 at the start of every run). Requests the provider counts on
+    their way are waited for; one that never arrives costs a bounded wait."""
+    import threading
+
+    sizes: list[int] = []
+
+    def run(prompts: Any, params: GenParams) -> list[GenResult]:
+        sizes.append(len(prompts))
+        return [GenResult("x", len(p), 1, "stop") for p in prompts]
+
+    coming = [16]
+    batcher = Batcher(run, max_wait_s=0.02, gap_s=0.005, incoming=lambda: coming[0])
+    params = GenParams(max_tokens=4, batch_size=16)
+    futures = []
+
+    def arrive() -> None:
+        for _ in range(16):
+            time.sleep(0.03)  # encoding, 30 ms apart
+            coming[0] -= 1
+            futures.append(batcher.submit([0], params))
+
+    thread = threading.Thread(target=arrive)
+    thread.start()
+    thread.join()
+    for future in futures:
+        future.result(timeout=10)
+    assert sizes == [16]
+    coming[0] = 1  # one says it is coming and never does
+    started = time.monotonic()
+    batcher.submit([0], params).result(timeout=10)
+    assert time.monotonic() - started < batcher.incoming_wait_s + 0.5
+
+
 def test_a_lone_request_after_a_batch_waits_only_a_bounded_refill() -> None:
     """The refill wait after a batch is bounded by a share of that batch's run time: a caller
     that does not come back (the end of a run) costs little."""

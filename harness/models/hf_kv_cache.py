@@ -46,6 +46,9 @@ class GrowingLayer(DynamicLayer):
                 if kv is not None and k:
                     self._kbuf[row, :, :k, :].copy_(kv[0][0, :, :k, :])
                     self._vbuf[row, :, :k, :].copy_(kv[1][0, :, :k, :])
+                if k < width:  # masked, but must be finite: 0 x NaN is NaN in attention
+                    self._kbuf[row, :, k:width, :].zero_()
+                    self._vbuf[row, :, k:width, :].zero_()
         self.keys, self.values = self._kbuf[..., :width, :], self._vbuf[..., :width, :]
 
     def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any
@@ -63,9 +66,11 @@ class GrowingLayer(DynamicLayer):
         import torch
 
         size = max(needed, self.capacity)
-        self._kbuf = torch.zeros(batch, like.shape[-3], size, like.shape[-1], dtype=like.dtype,
+        # Not zeroed: every position is written before attention reads it (views end at the
+        # filled length), and preload_rows zeroes the masked gaps itself.
+        self._kbuf = torch.empty(batch, like.shape[-3], size, like.shape[-1], dtype=like.dtype,
                                  device=like.device)
-        self._vbuf = torch.zeros_like(self._kbuf)
+        self._vbuf = torch.empty_like(self._kbuf)
         self.device = like.device
         self.is_initialized = True
 

@@ -13,7 +13,8 @@ latency), then times, each as a fresh subprocess (start-up included):
 - ``rerun, no report``: the same through ``harness.api.run(..., reports_dir=None)``;
 - ``report``: ``harness report <run>`` alone, which the first includes.
 
-The server's request count before and after the re-runs shows they made no model call.
+Each is also measured for its peak resident memory (``ru_maxrss`` of that one process). The
+server's request count before and after the re-runs shows they made no model call.
 """
 
 from __future__ import annotations
@@ -21,22 +22,31 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_hosted import KEY_ENV, PYTHON, start_server, write_workload
-from bench_hosted import _timed as timed
 
 HARNESS = str(Path(PYTHON).parent / "harness")
 
 
-def _timed(command: list[str], cwd: Path, env: dict[str, str]) -> float:
-    """Whole-process wall seconds (bench_hosted's timer, without the CPU figure)."""
-    return timed(command, cwd, env)[0]
+def _timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Whole-process wall seconds and peak resident MB of one fresh process (its own wait4)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    stderr = process.stderr.read() if process.stderr else ""
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{stderr[-3000:]}")
+    return wall, usage.ru_maxrss / 1024.0
 
 
 def _requests(url: str) -> int:
@@ -59,13 +69,15 @@ def main() -> int:
                    "HARNESS_CACHE_DIR": str(work / "cache")}
             run = [HARNESS, "run", str(experiment), "--quiet", "--results-dir",
                    str(work / "results"), "--reports-dir", str(work / "reports")]
-            fill = _timed(run, work, env)
+            fill = _timed(run, work, env)[0]
             asked = _requests(url)
+            load = os.getloadavg()
             no_report = [PYTHON, "-c",
                          "import sys; from harness.api import run; "
                          "run(sys.argv[1], results_dir=sys.argv[2], reports_dir=None, quiet=True)",
                          str(experiment), str(work / "results")]
-            times: dict[str, list[float]] = {"rerun": [], "rerun, no report": [], "report": []}
+            times: dict[str, list[tuple[float, float]]] = {
+                "rerun": [], "rerun, no report": [], "report": []}
             for _ in range(args.repeat):
                 times["rerun"].append(_timed(run, work, env))
                 times["rerun, no report"].append(_timed(no_report, work, env))
@@ -80,10 +92,12 @@ def main() -> int:
     samples = 3 * args.items
     print(f"\n{samples} samples; cache filled by a first run in {fill:.1f} s ({asked} requests)")
     print(f"requests during the re-runs: {after - asked}\n")
-    print(f"{'what':>18} {'best s':>7} {'median s':>9}")
+    print(f"load average before the timed runs: {load[0]:.2f}, after: {os.getloadavg()[0]:.2f}")
+    print(f"{'what':>18} {'best s':>7} {'median s':>9} {'peak MB':>8}")
     for name, values in times.items():
-        values.sort()
-        print(f"{name:>18} {values[0]:>7.2f} {values[len(values) // 2]:>9.2f}")
+        walls = sorted(v[0] for v in values)
+        peak = max(v[1] for v in values)
+        print(f"{name:>18} {walls[0]:>7.2f} {walls[len(walls) // 2]:>9.2f} {peak:>8.0f}")
     return 0 if after == asked else 1
 
 

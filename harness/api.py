@@ -31,6 +31,8 @@ from harness.scoring.versions import describe as describe_scoring
 from harness.scoring.versions import manifest_scorers
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
 
     from harness.plan import Plan
@@ -187,6 +189,7 @@ def run(
     force: bool = False,
     ray: str | None = None,
     ray_workers: int | None = None,
+    before_report: Callable[[pd.DataFrame], None] | None = None,
     **overrides: Any,
 ) -> pd.DataFrame:
     """Run an experiment and return its samples as a DataFrame (see ``load_run``).
@@ -206,7 +209,9 @@ def run(
     process at a time may run a run folder (``harness.runlock``). ``client`` replaces the
     LiteLLM client (tests, or a custom transport). ``ray`` (an address, or ``""`` for a
     local Ray instance) sends the model calls to Ray workers, ``ray_workers`` of them
-    (``harness.ray_run``); everything else stays in this process.
+    (``harness.ray_run``); everything else stays in this process. ``before_report`` is called
+    with the samples of a run that will return them, before its report is written (the CLI
+    prints its table there, so the answer does not wait on the report's figures).
     """
     from harness.runlock import RunLock
 
@@ -234,7 +239,7 @@ def run(
         return _run(config, old=old, lock=lock, results_dir=results_dir,
                     reports_dir=reports_dir, quiet=quiet, client=client, overrides=overrides,
                     gate={"yes": yes, "force": force, "client": client, "quiet": quiet},
-                    monitor=monitor, ray=(ray, ray_workers))
+                    monitor=monitor, ray=(ray, ray_workers), before_report=before_report)
     finally:
         if lock is not None:
             lock.release()
@@ -276,7 +281,7 @@ def _run(
     config: str | Path | ExperimentConfig, *, old: dict[str, Any] | None, lock: RunLock | None,
     results_dir: Path, reports_dir: str | Path | None, quiet: bool, client: Client | None,
     overrides: dict[str, Any], gate: dict[str, Any] | None = None, monitor: Any = None,
-    ray: tuple[str | None, int | None] = (None, None),
+    ray: tuple[str | None, int | None] = (None, None), before_report: Any = None,
 ) -> pd.DataFrame:
     from harness.budget import check_before_run
     from harness.plan import build_plan
@@ -348,7 +353,8 @@ def _run(
         watch = monitor(plan, done) if monitor is not None else None
         return _execute_run(plan, run_dir, run_id, manifest, skip, prior_cost,
                             results_dir=results_dir, reports_dir=reports_dir, quiet=quiet,
-                            client=client, monitor=watch, judges=judges)
+                            client=client, monitor=watch, judges=judges,
+                            before_report=before_report)
     finally:
         if old is None:  # a resume's lock is released by run(), which took it
             lock.release()
@@ -359,7 +365,7 @@ def _run(
 def _execute_run(
     plan: Plan, run_dir: Path, run_id: str, manifest: dict[str, Any], skip: set[str],
     prior_cost: float, *, results_dir: Path, reports_dir: str | Path | None, quiet: bool,
-    client: Client | None, monitor: Any = None, judges: Any = None,
+    client: Client | None, monitor: Any = None, judges: Any = None, before_report: Any = None,
 ) -> pd.DataFrame:
     from harness.aio import run_async
     from harness.progress import Progress
@@ -431,13 +437,17 @@ def _execute_run(
         writer.write_manifest(manifest)
 
     samples = load_run(run_dir)
+    too_many_errors = _error_rate_exceeded(samples, experiment.max_error_rate, run_dir)
+    if before_report is not None and not stop_message and too_many_errors is None:
+        before_report(samples)
     if reports_dir is not None:
         from harness.report import write_report
 
         samples.attrs["report"] = str(write_report(run_dir, reports_dir, samples=samples))
     if stop_message:
         raise RunError(stop_message) if status != "interrupted" else _interrupted(stop_message)
-    _check_error_rate(samples, experiment.max_error_rate, run_dir)
+    if too_many_errors is not None:
+        raise too_many_errors
     return samples
 
 
@@ -516,13 +526,15 @@ def _interrupted(message: str) -> RunError:
     return error
 
 
-def _check_error_rate(samples: pd.DataFrame, threshold: float, run_dir: Path) -> None:
+def _error_rate_exceeded(samples: pd.DataFrame, threshold: float,
+                         run_dir: Path) -> ErrorRateExceeded | None:
     if samples.empty:
-        return
+        return None
     rate = float(samples["error"].notna().mean())
     if rate > threshold:
         first = samples.loc[samples["error"].notna(), "error"].iloc[0]
-        raise ErrorRateExceeded(
+        return ErrorRateExceeded(
             f"{rate:.1%} of samples failed (max_error_rate {threshold:.0%}); results and report "
             f"are in {run_dir}; first error: {first}", run_dir)
+    return None
 

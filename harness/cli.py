@@ -12,7 +12,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EPILOG = """examples:
   harness run experiments/quickstart.yaml
@@ -305,10 +308,15 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_table(samples: pd.DataFrame) -> None:
+    from harness.report.console import summary_table
+
+    print(summary_table(samples), flush=True)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from harness.api import run
     from harness.errors import ConfigError
-    from harness.report.console import summary_table
 
     if args.ray and args.experiment is None and args.ray.endswith((".yaml", ".yml")):
         # `harness run --ray my.yaml`: the optional ADDRESS took the experiment file.
@@ -328,9 +336,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         alpha=args.alpha,
         ray=args.ray,
         ray_workers=args.ray_workers,
+        before_report=_print_table,  # the answer first; the report is written after it
         **run_overrides(args),
     )
-    print(summary_table(samples))
     from harness.report.stopped import stopped_early_sentence
 
     stopped = stopped_early_sentence(samples.attrs.get("manifest") or {})

@@ -7,7 +7,8 @@ attached to a CI run. A side-by-side viewer of every variant's output per item f
 
 Model outputs are untrusted text. The converter escapes *all* text and emits only the tags it
 generates itself: markdown's entity references and backslash escapes are kept as the characters
-they stand for, raw HTML is shown as text, and an image is drawn only for the report's own PNGs.
+they stand for, raw HTML is shown as text, and an image is drawn only for the report's own
+figures (SVG, or PNG in reports written before), as an ``<img>``, where an SVG runs no script.
 As a second line of defence a Content-Security-Policy forbids every script but the viewer's own
 (by hash), any network access, and any image that is not inlined.
 """
@@ -163,14 +164,16 @@ def markdown_to_html(text: str, images: Mapping[str, str] | None = None) -> str:
 
 
 def data_uris(markdown: str, root: Path) -> dict[str, str]:
-    """Every relative PNG the markdown links, read from ``root`` and encoded as a data URI."""
+    """Every relative figure (SVG or PNG) the markdown links, read from ``root`` and encoded as a
+    data URI."""
     found: dict[str, str] = {}
-    for src in re.findall(r"!\[[^\]]*\]\(([^)\s]+\.png)\)", markdown):
+    for src in re.findall(r"!\[[^\]]*\]\(([^)\s]+\.(?:svg|png))\)", markdown):
         path = (root / src).resolve()
         if src.startswith(("/", "http:", "https:", "data:")) or not path.is_file() \
                 or root.resolve() not in path.parents:
             continue
-        found[src] = "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+        kind = "svg+xml" if src.endswith(".svg") else "png"
+        found[src] = f"data:image/{kind};base64," + base64.b64encode(path.read_bytes()).decode()
     return found
 
 

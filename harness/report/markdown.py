@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from harness.report.judge_data import JudgeData
+    from harness.report.stats_sections import TaskTables
 
 
 def _header(samples: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
@@ -54,9 +55,11 @@ def _scoring_line(manifest: dict[str, Any]) -> list[str]:
             f"`{scoring['run_scoring']}`"]
 
 
-def _variant_table(task: str, samples: pd.DataFrame, table: pd.DataFrame) -> str:
-    """``table``: the task's summary (see ``stats_sections.task_tables``)."""
-    ops = operations(samples[samples["task"] == task]).set_index(["model", "variant"])
+def _variant_table(task: str, samples: pd.DataFrame, table: pd.DataFrame,
+                   all_ops: pd.DataFrame) -> str:
+    """``table``: the task's summary (see ``stats_sections.task_tables``); ``all_ops``: the
+    run's :func:`operations`."""
+    ops = all_ops[all_ops["task"] == task].set_index(["model", "variant"])
     rows = []
     for _, row in table.iterrows():
         key = (row["model"], row["variant"])
@@ -122,9 +125,8 @@ def _scoring_errors(samples: pd.DataFrame) -> list[str]:
                            "rllll")]
 
 
-def _incomplete(samples: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
+def _incomplete(ops: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
     """Per cell: answers cut off at max_tokens, withheld by a filter, or empty."""
-    ops = operations(samples)
     ops = ops[ops[INCOMPLETE].sum(axis=1) > 0]
     if ops.empty:
         return []
@@ -140,8 +142,7 @@ def _incomplete(samples: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
                             "samples"], rows, "lllrrrr")]
 
 
-def _costs(samples: pd.DataFrame) -> list[str]:
-    ops = operations(samples)
+def _costs(ops: pd.DataFrame) -> list[str]:
     total = ops["cost_usd"].sum(min_count=1)
     rows = [[r.task, r.model, r.variant, int(r.samples), int(r.cached),
              _total(r.input_tokens_total), _total(r.output_tokens_total),
@@ -224,31 +225,45 @@ def _other_scores(samples: pd.DataFrame, task: Any) -> list[str]:
     return other_scores_markdown(_task_part(samples, task), str(task))
 
 
+def report_tables(samples: pd.DataFrame) -> dict[Any, TaskTables]:
+    """Each task's statistics (``stats_sections.task_tables``), computed once per report and
+    shared by its sections and figures."""
+    from harness.report.stats_sections import task_tables
+
+    computed = {}
+    for task in samples["task"].drop_duplicates():
+        part = samples[samples["task"] == task]
+        part.attrs = dict(samples.attrs)
+        computed[task] = task_tables(part)
+    return computed
+
+
 def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
                     figures: dict[str, list[tuple[str, str]]] | None = None,
-                    judges: JudgeData | None = None) -> str:
-    """The report; ``figures`` maps a task to (caption, relative PNG path) pairs to show;
-    ``judges``: the run's calibration and pairwise rows (``harness.report.judge_data``)."""
+                    judges: JudgeData | None = None,
+                    computed: dict[Any, TaskTables] | None = None,
+                    ops: pd.DataFrame | None = None) -> str:
+    """The report; ``figures`` maps a task to (caption, relative figure path) pairs to show;
+    ``judges``: the run's calibration and pairwise rows (``harness.report.judge_data``);
+    ``computed`` (:func:`report_tables`) and ``ops`` (:func:`operations`), when the caller
+    has them already."""
     from harness.report.disagreements import disagreements_markdown
     from harness.report.matrix import matrix_markdown
-    from harness.report.stats_sections import stats_markdown, task_tables
+    from harness.report.stats_sections import stats_markdown
 
     lines = _header(samples, manifest)
     if samples.empty:
         return "\n".join([*lines, "This run has no finished samples yet.", ""])
     scorers = manifest.get("scorers", {})
-    computed = {}
-    for task in samples["task"].drop_duplicates():
-        part = samples[samples["task"] == task]
-        part.attrs = dict(samples.attrs)
-        computed[task] = task_tables(part)  # once per task, for every section below
+    computed = report_tables(samples) if computed is None else computed
+    ops = operations(samples) if ops is None else ops
     lines += _answer(computed)
     for task, tables in computed.items():
         primary = (scorers.get(task) or [{"name": "?"}])[0]["name"]
         lines += [f"## Task `{task}`", "",
                   f"Primary metric: `{primary}` ({(scorers.get(task) or [{}])[0].get('kind')})."
                   " Scores are percentages; intervals are 95% confidence intervals.", "",
-                  _variant_table(task, samples, tables.summary), "",
+                  _variant_table(task, samples, tables.summary, ops), "",
                   "Service time: mean seconds the model took to answer one call (for a local "
                   "model, its share of the batch's generation, not time spent queued).", ""]
         lines += _factor_section(samples, task)  # next to the per-variant table
@@ -261,6 +276,6 @@ def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
         lines += _repeat_sections(samples, task)
         lines += _judge_sections(samples, task, judges)
         lines += _other_scores(samples, task)
-    lines += ["## Errors", "", *_errors(samples), *_incomplete(samples, manifest), "",
-              "## Cost", "", *_costs(samples), *judge_cost_lines(manifest), ""]
+    lines += ["## Errors", "", *_errors(samples), *_incomplete(ops, manifest), "",
+              "## Cost", "", *_costs(ops), *judge_cost_lines(manifest), ""]
     return "\n".join(lines)

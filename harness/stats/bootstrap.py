@@ -42,6 +42,7 @@ def bootstrap_counts(rng: np.random.Generator, n_units: int, rows: int) -> NDArr
     idx = rng.integers(0, n_units, size=(rows, n_units))
     idx += (np.arange(rows, dtype=idx.dtype) * n_units)[:, None]
     counts = np.bincount(idx.ravel(), minlength=rows * n_units)
+    del idx  # not held while the counts are converted: a third less peak memory per chunk
     return counts.reshape(rows, n_units).astype(np.float64)
 
 

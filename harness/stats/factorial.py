@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import stats as sps
 
+from harness.stats.distributions import t_ppf, t_sf
 from harness.stats.errors import StatsError
 from harness.stats.intervals import check_alpha, cluster_codes, has_real_clusters, standard_error
 from harness.stats.multiple import adjust_pvalues
@@ -94,8 +94,8 @@ def estimate(per_item: NDArray[np.float64], codes: NDArray[np.intp] | None,
         p = 1.0 if mean == 0.0 else 0.0
         return {"estimate": mean, "se": 0.0, "ci_low": mean, "ci_high": mean, "df": df,
                 "p_value": p}
-    q = float(sps.t.ppf(1.0 - alpha / 2.0, df))
-    p = float(2.0 * sps.t.sf(abs(mean) / se, df))
+    q = float(t_ppf(1.0 - alpha / 2.0, df))
+    p = float(2.0 * t_sf(abs(mean) / se, df))
     return {"estimate": mean, "se": se, "ci_low": mean - q * se, "ci_high": mean + q * se,
             "df": df, "p_value": p}
 

@@ -26,9 +26,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats as sps
 
 from harness.stats.bootstrap import bootstrap_ratio_means, percentile_interval
+from harness.stats.distributions import beta_ppf, norm_ppf, t_ppf
 from harness.stats.errors import StatsError
 
 SMALL_N = 30
@@ -68,7 +68,7 @@ def wilson_interval(
 ) -> tuple[float | NDArray[np.float64], float | NDArray[np.float64]]:
     """Wilson score interval; vectorised so a whole table's rows are one call."""
     k, nn = _binomial_inputs(successes, n)
-    z = sps.norm.ppf(1.0 - check_alpha(alpha) / 2.0)
+    z = norm_ppf(1.0 - check_alpha(alpha) / 2.0)
     p = k / nn
     z2n = z * z / nn
     denom = 1.0 + z2n
@@ -86,9 +86,9 @@ def clopper_pearson_interval(
     k, nn = _binomial_inputs(successes, n)
     a = check_alpha(alpha)
     # Evaluate the beta quantiles with harmless parameters where the bound is pinned at 0 or 1.
-    low = np.where(k > 0, sps.beta.ppf(a / 2.0, np.maximum(k, 1e-12), nn - k + 1.0), 0.0)
+    low = np.where(k > 0, beta_ppf(a / 2.0, np.maximum(k, 1e-12), nn - k + 1.0), 0.0)
     high = np.where(
-        k < nn, sps.beta.ppf(1.0 - a / 2.0, k + 1.0, np.maximum(nn - k, 1e-12)), 1.0
+        k < nn, beta_ppf(1.0 - a / 2.0, k + 1.0, np.maximum(nn - k, 1e-12)), 1.0
     )
     return _scalar_or_array(low), _scalar_or_array(high)
 
@@ -140,7 +140,7 @@ def t_interval(
     """``mean +/- t * se``, clipped to the range the quantity can take."""
     if df < 1 or not np.isfinite(se):
         return float("nan"), float("nan")
-    q = float(sps.t.ppf(1.0 - check_alpha(alpha) / 2.0, df))
+    q = float(t_ppf(1.0 - check_alpha(alpha) / 2.0, df))
     return (
         float(np.clip(mean - q * se, *bounds)),
         float(np.clip(mean + q * se, *bounds)),

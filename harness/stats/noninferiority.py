@@ -30,8 +30,8 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats as sps
-from scipy.special import gammaln
+
+from harness.stats.distributions import gammaln, norm_cdf, norm_ppf, norm_sf, t_cdf, t_sf
 
 EXACT_MAX_N = 600
 """Pass/fail cells with up to this many pairs get the exact unconditional p-value."""
@@ -183,7 +183,7 @@ def margin_test(new: ArrayLike, base: ArrayLike, margin: float, *, binary: bool,
         se, groups = clustered_se(d, np.asarray(clusters))
         z = float(score_z(d, delta0, se=se)[0])
         df = max(groups - 1, 1)
-        return MarginTest(z, float(sps.t.sf(z, df)), float(sps.t.cdf(z, df)),
+        return MarginTest(z, float(t_sf(z, df)), float(t_cdf(z, df)),
                           f"score test at the margin, cluster-robust SE, t({df})")
     if binary:
         b = int(np.sum((x == 1.0) & (y == 0.0)))
@@ -194,11 +194,11 @@ def margin_test(new: ArrayLike, base: ArrayLike, margin: float, *, binary: bool,
             return MarginTest(z, float(above), float(below),
                               f"Tango score test at the margin, exact unconditional "
                               f"({b} better, {c} worse)")
-        return MarginTest(z, float(sps.norm.sf(z)), float(sps.norm.cdf(z)),
+        return MarginTest(z, float(norm_sf(z)), float(norm_cdf(z)),
                           f"Tango score test at the margin ({b} better, {c} worse)")
     z = float(score_z(d, delta0)[0])
     df = max(n - 1, 1)
-    return MarginTest(z, float(sps.t.sf(z, df)), float(sps.t.cdf(z, df)),
+    return MarginTest(z, float(t_sf(z, df)), float(t_cdf(z, df)),
                       f"score test at the margin, t({df})")
 
 
@@ -209,7 +209,7 @@ def score_bounds(new: ArrayLike, base: ArrayLike, alpha: float) -> tuple[float, 
     crosses alpha; the decision itself uses :func:`margin_test`'s p-value (exact where it can).
     """
     d = (np.asarray(new, dtype=float) - np.asarray(base, dtype=float))[None, :]
-    q = float(sps.norm.ppf(1.0 - alpha))
+    q = float(norm_ppf(1.0 - alpha))
     lo_hi = []
     for sign in (1.0, -1.0):  # lower bound: the smallest delta0 with Z <= q
         a, b = -1.0 + 1e-9, 1.0 - 1e-9

@@ -23,9 +23,9 @@ from functools import cache, lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats as sps
 
 from harness.stats.bootstrap import make_rng
+from harness.stats.distributions import binom_cdf, norm_sf, rankdata
 from harness.stats.errors import StatsError
 
 EXACT_WILCOXON_MAX = 50
@@ -66,7 +66,7 @@ def mcnemar_exact(a_only: ArrayLike, b_only: ArrayLike) -> TestResult:
         raise StatsError("discordant counts must be whole numbers >= 0")
     k = np.minimum(b, c)
     n = b + c
-    p = np.where(n > 0, np.minimum(1.0, 2.0 * sps.binom.cdf(k, np.maximum(n, 1), 0.5)), 1.0)
+    p = np.where(n > 0, np.minimum(1.0, 2.0 * binom_cdf(k, np.maximum(n, 1), 0.5)), 1.0)
     stat = float(k) if k.ndim == 0 else k
     pv = float(p) if p.ndim == 0 else p
     return TestResult("McNemar exact", stat, pv)  # type: ignore[arg-type]
@@ -127,7 +127,7 @@ def wilcoxon_signed_rank(differences: ArrayLike) -> TestResult:
     n = d.size
     if n == 0:
         return TestResult("Wilcoxon signed-rank (zeros dropped)", 0.0, 1.0)
-    ranks = sps.rankdata(np.abs(d))
+    ranks = rankdata(np.abs(d))
     r_plus = float(ranks[d > 0].sum())
     r_minus = float(ranks[d < 0].sum())
     stat = min(r_plus, r_minus)
@@ -140,7 +140,7 @@ def wilcoxon_signed_rank(differences: ArrayLike) -> TestResult:
     mean = n * (n + 1) / 4.0
     var = n * (n + 1) * (2 * n + 1) / 24.0 - float(np.sum(tie_sizes**3 - tie_sizes)) / 48.0
     z = (r_plus - mean) / np.sqrt(var)
-    return TestResult(name + ", normal approx.)", stat, float(2.0 * sps.norm.sf(abs(z))))
+    return TestResult(name + ", normal approx.)", stat, float(2.0 * norm_sf(abs(z))))
 
 
 def sign_flip_pvalues(

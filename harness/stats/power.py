@@ -17,8 +17,8 @@ from functools import lru_cache
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats as sps
 
+from harness.stats.distributions import norm_cdf, norm_ppf
 from harness.stats.errors import StatsError
 from harness.stats.intervals import check_alpha
 
@@ -44,7 +44,7 @@ def check_effect(effect: float) -> float:
 @lru_cache(maxsize=64)
 def z_total(alpha: float = 0.05, power: float = 0.8) -> float:
     """``z_{1-alpha/2} + z_{power}``: 2.80 for the usual 5% and 80% (cached: called per pair)."""
-    return float(sps.norm.ppf(1.0 - check_alpha(alpha) / 2.0) + sps.norm.ppf(check_power(power)))
+    return float(norm_ppf(1.0 - check_alpha(alpha) / 2.0) + norm_ppf(check_power(power)))
 
 
 def minimum_detectable_effect(
@@ -71,10 +71,10 @@ def power_at(
     effect: ArrayLike, se: ArrayLike, alpha: float = 0.05
 ) -> float | NDArray[np.float64]:
     """Chance a two-sided z test at ``alpha`` flags a true difference ``effect`` with SE ``se``."""
-    z = sps.norm.ppf(1.0 - check_alpha(alpha) / 2.0)
+    z = norm_ppf(1.0 - check_alpha(alpha) / 2.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         shift = np.asarray(effect, dtype=float) / np.asarray(se, dtype=float)
-    out = sps.norm.cdf(shift - z) + sps.norm.cdf(-shift - z)
+    out = norm_cdf(shift - z) + norm_cdf(-shift - z)
     return float(out) if np.ndim(out) == 0 else out
 
 
@@ -106,6 +106,8 @@ def paired_sd(p_a: float, p_b: float, correlation: float) -> float:
 def _mcnemar_critical(d: NDArray[np.int64], alpha: float) -> NDArray[np.int64]:
     """Per discordant count ``d``: the largest k whose two-sided exact p-value 2*P(X <= k) is
     below ``alpha`` (-1 where even k = 0 is not)."""
+    from scipy import stats as sps  # planning only: its import is not on every run's path
+
     k = sps.binom.ppf(alpha / 2.0, d, 0.5).astype(np.int64)
     k = np.where(sps.binom.cdf(k, d, 0.5) * 2.0 < alpha, k, k - 1)
     return np.where(d > 0, k, -1)
@@ -118,6 +120,8 @@ def mcnemar_power(n: int, discordance: float, effect: float, alpha: float = 0.05
     if n < 1 or q <= 0.0:
         return 0.0
     q = min(q, 1.0)
+    from scipy import stats as sps  # planning only: its import is not on every run's path
+
     d = np.arange(n + 1)
     weight = sps.binom.pmf(d, n, q)
     crit = _mcnemar_critical(d, alpha)

@@ -20,8 +20,8 @@ import re
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import gammaln
 
+from harness.stats.distributions import gammaln
 from harness.stats.errors import StatsError
 
 _PASS_AT = re.compile(r"^pass@(\d+)$")

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
+from harness.stats.distributions import norm_ppf
 from harness.stats.errors import StatsError
 
 FULL_MARKS = 1.0 - 1e-9
@@ -163,7 +163,7 @@ def advice(between: float, within: float, target_se: float, *, item_cost: float 
 
 def target_se(effect: float, alpha: float = 0.05, power: float = 0.8) -> float:
     """The SE at which a two-sided test at ``alpha`` detects ``effect`` with ``power``."""
-    return abs(effect) / float(sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power))
+    return abs(effect) / float(norm_ppf(1 - alpha / 2) + norm_ppf(power))
 
 
 def pair_variance(samples: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:

@@ -32,10 +32,10 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_markdown_report_links_figures_and_shows_disagreements(report: Path) -> None:
     text = report.read_text(encoding="utf-8")
-    links = re.findall(r"!\[[^\]]+\]\((r-xss/[^)]+\.png)\)", text)
-    assert sorted(links) == ["r-xss/toy-scores.png", "r-xss/toy-tradeoff.png"]
+    links = re.findall(r"!\[[^\]]+\]\((r-xss/[^)]+\.svg)\)", text)
+    assert sorted(links) == ["r-xss/toy-scores.svg", "r-xss/toy-tradeoff.svg"]
     for link in links:
-        assert (report.parent / link).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (report.parent / link).read_text(encoding="utf-8").startswith("<svg ")
     assert "#### Significance matrix" in text and "**+26.7 (p " in text
     assert "### Where variants disagree" in text and "| m | plain | xss | 8 | 0 | 30 |" in text
     assert "<script>" not in text and "&lt;script&gt;" in text  # shown, never interpreted
@@ -48,7 +48,7 @@ def test_html_is_self_contained_and_escapes_everything(report: Path) -> None:
     page = report.with_suffix(".html").read_text(encoding="utf-8")
     assert page.count("<script>") == 1  # the viewer's own script, nothing else
     assert "<img src=x" not in page and 'id="pwned"' not in page
-    assert re.findall(r'<img src="(.{22})', page) == ["data:image/png;base64,"] * 2
+    assert re.findall(r'<img src="(.{26})', page) == ["data:image/svg+xml;base64,"] * 2
     assert "http://" not in page and "https://" not in page
     assert "Content-Security-Policy" in page and "script-src 'sha256-" in page
     assert page.count('class="item disagree"') == 8  # the side-by-side viewer

@@ -201,3 +201,20 @@ def test_bootstrap_is_reproducible_with_a_seed() -> None:
     c = mean_interval(y, method="bootstrap", seed=8, n_boot=500)
     assert (a.low, a.high) == (b.low, b.high)
     assert (a.low, a.high) != (c.low, c.high)
+
+
+def test_bootstrap_counts_hold_two_chunks_at_most() -> None:
+    """A report's peak memory is its largest bootstrap chunk: the drawn indices are freed before
+    the counts are converted, so a chunk costs two arrays of its size, not three."""
+    import tracemalloc
+
+    from harness.stats.bootstrap import bootstrap_counts
+
+    tracemalloc.start()
+    try:
+        w = bootstrap_counts(np.random.default_rng(0), 1000, 2000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert w.shape == (2000, 1000) and w.sum() == 2000 * 1000
+    assert peak < 2.2 * w.nbytes

@@ -121,6 +121,7 @@ def harness_run(experiment: Path, results: Path, lm: Any) -> tuple[float, dict[s
     import harness
 
     before = lm.batcher.batches if lm.batcher is not None else 0
+    lm.prefix_store = None  # each run starts cold, as a fresh `harness run` process does
     started = time.perf_counter()
     samples = harness.run(experiment, results_dir=results / "results",
                           reports_dir=results / "reports", quiet=True)

@@ -186,7 +186,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     results["torch_threads"] = torch.get_num_threads()
-    # Set by the local route before torch loads (hf_loading.prefer_passive_openmp); both sides
+    # Set by the local route before torch loads (hf_threads.prefer_passive_openmp); both sides
     # of every ratio run in this process under it.
     results["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY")
     results["load_avg_before"] = [round(x, 1) for x in os.getloadavg()]

@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -28,33 +27,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.models.hf_threads import apply_thread_setting, prefer_passive_openmp
+
+prefer_passive_openmp()  # before anything here imports torch
+
 #: Bumped when the layout of a de-quantized cache folder changes, so old folders are not reused.
 CACHE_FORMAT = "v1"
 SMOLLM2_ALIAS = "smollm2-135m-instruct"
 _STALE_TMP_S = 3600.0
 log = logging.getLogger(__name__)
-
-
-def prefer_passive_openmp() -> None:
-    """Make torch's OpenMP threads sleep, not spin, while they wait (unless the user chose).
-
-    libgomp's default lets a thread that finished its share of an op spin before it sleeps.
-    torch runs one thread per core, so on a machine with any other runnable thread (another
-    process, or in this one the runner scoring and writing answers, LiteLLM's first-call
-    imports, the report) a spinning thread holds a core that the thread it waits for needs,
-    and every one of the thousands of small ops per step stalls for a time slice. Measured on
-    the 2-core project machine with another job running (benchmarks/README.md): 48 zero-shot
-    items took 23-52 s with the default policy, 7.6 s with ``PASSIVE`` and 7.5 s with one
-    thread; it is why the first variant of a run (and the CLI) was erratic, not the model.
-
-    libgomp reads the variable once, when torch is first imported: this runs when this module
-    is imported, which every local-model path does before importing torch.
-    """
-    if "torch" not in sys.modules:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
-prefer_passive_openmp()
 
 
 class ModelNotFoundError(LookupError):
@@ -126,26 +107,6 @@ def pick_device() -> tuple[Any, Any]:
     if torch.cuda.is_available():
         return torch.device("cuda"), torch.bfloat16
     return torch.device("cpu"), torch.float32
-
-
-def apply_thread_setting() -> None:
-    """``HARNESS_HF_THREADS`` sets torch's CPU threads (process-wide).
-
-    On a machine whose cores are shared with other busy processes, 1 thread is several times
-    faster than torch's default of one per core: each op waits for its slowest thread, and a
-    descheduled thread stalls every op (see benchmarks/README.md). Unset: torch's default.
-    """
-    value = os.environ.get("HARNESS_HF_THREADS")
-    if not value:
-        return
-    import torch
-
-    try:
-        threads = int(value)
-    except ValueError:
-        return
-    if threads > 0 and torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
 
 
 def _signature(name: str) -> str:

@@ -49,10 +49,13 @@ def check_before_run(
     """
     if not needs_estimate(plan, yes=yes, force=force):
         return
-    from harness.estimate import estimate_plan, format_estimate, money
+    from harness.estimate import bound_counting, estimate_plan, format_estimate, money
 
     experiment = plan.experiment
-    estimate = estimate_plan(plan, skip, client)
+    with bound_counting():  # no tokenizer to load when even the upper bound passes
+        estimate = estimate_plan(plan, skip, client)
+    if _may_stop(estimate.cost_expected, experiment, prior_cost, force):
+        estimate = estimate_plan(plan, skip, client)  # counted exactly, as harness estimate
     expected, upper = estimate.cost_expected, estimate.cost_upper
     budget = experiment.max_cost_usd
     summary = (f"{estimate.calls} calls, {money(expected)} expected (at most {money(upper)}), "
@@ -85,6 +88,17 @@ def check_before_run(
     if answer.strip().lower() not in {"y", "yes"}:
         raise RunError("not run: the estimate was not confirmed (nothing was called); "
                        "--yes skips the question")
+
+
+def _may_stop(expected: float | None, experiment: Any, prior_cost: float, force: bool) -> bool:
+    """Whether an estimate of ``expected`` could refuse the run or ask before it (an upper
+    bound that does neither means the exact estimate would not either)."""
+    if expected is None:
+        return False
+    budget = experiment.max_cost_usd
+    over_budget = budget is not None and not force and prior_cost + expected > budget
+    threshold = experiment.confirm_above_usd
+    return over_budget or (threshold is not None and expected > threshold)
 
 
 def _ask(question: str) -> str:

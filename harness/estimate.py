@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -209,10 +211,9 @@ def _fill(row: ModelEstimate, model: ModelConfig, calls: list[Sample], default_m
         row.output_expected += min(per_call, cap) if row.history else cap
         row.input_tokens += count(list(sample.messages))
     if not row.local:
-        from harness.models._litellm import import_litellm
-        from harness.models.client import lookup_price
+        from harness.models.pricing import price_of
 
-        row.price = lookup_price(import_litellm(), model.model)
+        row.price = price_of(model.model)
 
 
 def _seconds(row: ModelEstimate, model: ModelConfig, concurrency: int) -> float:
@@ -251,10 +252,35 @@ def approx_tokens(messages: list[dict[str, str]]) -> int:
     return sum(len(m.get("content") or "") for m in messages) // 4 + 3 * len(messages) + 3
 
 
+def byte_bound_tokens(messages: list[dict[str, str]]) -> int:
+    """More tokens than any tokenizer the estimate uses can count: BPE tokens and LiteLLM's
+    chat overheads (a few per message) never outnumber twice the bytes plus 8 per turn."""
+    return sum(2 * len((m.get("content") or "").encode()) + 2 * len(m.get("role") or "") + 8
+               for m in messages) + 8
+
+
+# Set by :func:`bound_counting`: token counts are upper bounds, no tokenizer is loaded.
+_bound = ContextVar("harness_estimate_bound", default=False)
+
+
+@contextmanager
+def bound_counting() -> Iterator[None]:
+    """Estimates made inside count input tokens with :func:`byte_bound_tokens`: an estimate
+    that stays under a limit this way stays under it when counted exactly, and no tokenizer
+    (nor LiteLLM, which supplies them) has to be loaded for a pre-run check."""
+    token = _bound.set(True)
+    try:
+        yield
+    finally:
+        _bound.reset(token)
+
+
 def token_counter(model: ModelConfig) -> tuple[Counter, str]:
     """A token counter for the model's messages and how exact it is (never downloads)."""
     if _local(model):
         return approx_tokens, "approx"
+    if _bound.get():
+        return byte_bound_tokens, "upper bound"
     from harness.models._litellm import import_litellm
 
     litellm = import_litellm()
@@ -350,7 +376,8 @@ def _notes(estimate: Estimate) -> list[str]:
             continue
         counted = {"tiktoken": "counted with tiktoken",
                    "model tokenizer": "counted with the model's tokenizer",
-                   "approx": "approximate (no offline tokenizer for this model)"}[m.tokens_counted]
+                   "approx": "approximate (no offline tokenizer for this model)",
+                   "upper bound": "an upper bound (twice the bytes)"}[m.tokens_counted]
         output = (f"expected from the mean of {m.history} cached answers of this model "
                   "(per model, not per task)" if m.history
                   else "expected at max_tokens (no answers of this model in the cache)")

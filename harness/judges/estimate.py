@@ -170,8 +170,7 @@ def _row(label: str, model: Any, calls: int, tokens_in: float, method: str,
     row.output_expected = per_call * calls
     row.output_upper = cap * calls
     if calls and not row.local:
-        from harness.models._litellm import import_litellm
-        from harness.models.client import lookup_price
+        from harness.models.pricing import price_of
 
-        row.price = lookup_price(import_litellm(), model.model)
+        row.price = price_of(model.model)
     return row

@@ -1,10 +1,13 @@
 """Calling a model: one async function from (model, messages, params) to a Completion.
 
-Every provider goes through LiteLLM, hosted or local, so a test against a loopback server
-exercises exactly the code path production uses: ``litellm.acompletion``, or for
-OpenAI-compatible providers LiteLLM's own request and response translation over the
-harness's HTTP session (``harness.models.provider_http``). Retries, rate limits and the
-response cache are layers around this client (``harness.models.retry``, ``harness.cache``).
+Every provider goes through LiteLLM, hosted or local, with one exception made for start-up:
+OpenAI-compatible models (``openai/``, ``hosted_vllm/``) whose requests are proven equal to
+LiteLLM's are sent without importing it, their bodies built by the ``openai`` SDK's transform
+(``harness.models.openai_wire``, checked by ``tests/run/test_direct_route.py``). Such a model's
+other calls take LiteLLM's own request and response translation over the harness's HTTP
+session (``harness.models.provider_http``); every other provider ``litellm.acompletion``.
+Retries, rate limits and the response cache are layers around this client
+(``harness.models.retry``, ``harness.cache``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from typing import Any, Protocol
 
 from harness.config import ModelConfig
 from harness.errors import ConfigError
+from harness.models.pricing import Price, cached_prompt_tokens, lookup_price
+
+__all__ = ["Client", "Completion", "LiteLLMClient", "ModelCallError", "Price", "lookup_price"]
 
 
 @dataclass(frozen=True)
@@ -135,60 +141,20 @@ def classify(exc: BaseException) -> ModelCallError:
 _QUIET_CALL: dict[str, Any] = {"no-log": True}
 
 
-@dataclass(frozen=True)
-class Price:
-    """USD per token, read once per model from LiteLLM's price map."""
-
-    input: float
-    output: float
-    cache_read: float | None = None
-
-    def cost(self, tokens_in: int, tokens_out: int, cached_in: int = 0) -> float:
-        cached_in = min(max(cached_in, 0), tokens_in) if self.cache_read is not None else 0
-        return ((tokens_in - cached_in) * self.input + cached_in * (self.cache_read or 0.0)
-                + tokens_out * self.output)
-
-
-def lookup_price(litellm: Any, model: str) -> Price | None:
-    """The model's per-token prices, or None when LiteLLM's price map does not know it.
-
-    ``litellm.get_model_info`` resolves provider prefixes and dated aliases the way LiteLLM's
-    own cost calculator does (``openai/gpt-4o-mini`` is priced under ``gpt-4o-mini``); a plain
-    look-up of the map with and without the prefix is the fallback.
-    """
-    entry: Any = None
-    try:
-        entry = litellm.get_model_info(model)
-    except Exception:
-        table = litellm.model_cost
-        entry = table.get(model) or table.get(model.split("/", 1)[-1])
-    if not entry or entry.get("input_cost_per_token") is None:
-        return None
-    cache_read = entry.get("cache_read_input_token_cost")
-    return Price(
-        input=float(entry.get("input_cost_per_token") or 0.0),
-        output=float(entry.get("output_cost_per_token") or 0.0),
-        cache_read=float(cache_read) if cache_read is not None else None,
-    )
-
-
-def _cached_prompt_tokens(usage: Any) -> int:
-    details = getattr(usage, "prompt_tokens_details", None)
-    cached = getattr(details, "cached_tokens", None) if details is not None else None
-    return int(cached) if isinstance(cached, int) else 0
-
-
 class LiteLLMClient:
     """The production client: LiteLLM for every provider, the local one included.
 
-    OpenAI-compatible models take LiteLLM's provider translation over the harness's own HTTP
-    session (``harness.models.provider_http``); everything else calls ``litellm.acompletion``.
+    OpenAI-compatible models take the LiteLLM-free route where it is proven equal
+    (``harness.models.openai_wire``), else LiteLLM's provider translation over the harness's
+    own HTTP session (``harness.models.provider_http``); everything else calls
+    ``litellm.acompletion``.
     """
 
     def __init__(self) -> None:
         self._litellm: Any = None
         self._prices: dict[str, Price | None] = {}
         self._routes: dict[tuple[str, str | None, str | None, str], Any] = {}
+        self._direct: dict[tuple[str, str | None, str | None, str], Any] = {}
         self._sessions: Any = None
 
     def _lib(self) -> Any:
@@ -201,8 +167,46 @@ class LiteLLMClient:
     def price(self, model: str) -> Price | None:
         """Per-token prices looked up once per model, not recomputed on every response."""
         if model not in self._prices:
-            self._prices[model] = lookup_price(self._lib(), model)
+            from harness.models.pricing import price_of
+
+            self._prices[model] = price_of(model)
         return self._prices[model]
+
+    def _direct_route(self, model: ModelConfig) -> Any:
+        """The model's LiteLLM-free route (``harness.models.openai_wire``), resolved once, or
+        None when LiteLLM must build its requests."""
+        key = (model.model, model.api_base, model.api_key_env, model.transport)
+        if key in self._direct:
+            return self._direct[key]
+        from harness.models.openai_wire import DIRECT_PROVIDERS
+
+        route = None
+        if model.transport == "auto" and model.model.partition("/")[0] in DIRECT_PROVIDERS \
+                and not model.adapter:
+            from harness.models import price_map
+            from harness.models.openai_wire import resolve_direct
+            from harness.models.pricing import price_from
+            from harness.redaction import register_model
+
+            register_model(model)
+            table = price_map.load_map()
+            try:
+                key_value = api_key(model)
+            except ConfigError:  # the call raises it, through LiteLLM's path
+                table = None
+            if table is not None:
+                route = resolve_direct(model.model, model.api_base, key_value,
+                                       table.aliases)
+            if route is not None and model.model not in self._prices:
+                found = (price_map.json_price(model.model, table) if price_map.usable()
+                         else price_map.UNSURE)
+                self._prices[model.model] = price_from(model.model, found)
+            if route is not None and self._sessions is None:
+                from harness.models.provider_http import Sessions
+
+                self._sessions = Sessions()
+        self._direct[key] = route
+        return route
 
     def kwargs(self, model: ModelConfig, params: dict[str, Any]) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"timeout": model.timeout, "num_retries": 0, **_QUIET_CALL,
@@ -221,6 +225,11 @@ class LiteLLMClient:
     def sent_params(self, model: ModelConfig, params: dict[str, Any]) -> dict[str, Any]:
         """The parameters a call with ``params`` really sends (LiteLLM's mapping and drops)."""
         from harness.models.identity import sent_params
+
+        direct = self._direct_route(model)
+        taken = direct.optional_params(params) if direct is not None else None
+        if taken is not None:
+            return dict(taken)
 
         if model.model.startswith("hf/"):
             from harness.models.local_hf import register_local_provider
@@ -259,6 +268,13 @@ class LiteLLMClient:
         *,
         epoch: int = 0,
     ) -> Completion:
+        direct = self._direct_route(model)
+        if direct is not None:
+            from harness.models.openai_wire import plain_messages
+
+            taken = direct.optional_params(params)
+            if taken is not None and plain_messages(messages):
+                return await self._call_direct(model, direct, messages, taken)
         litellm = self._lib()
         route = self._route(model)
         optional = route.optional_params(params) if route is not None else None
@@ -283,6 +299,42 @@ class LiteLLMClient:
         latency = time.perf_counter() - started
         return self._completion(model, response, latency)
 
+    async def _call_direct(self, model: ModelConfig, route: Any, messages: list[dict[str, str]],
+                           optional: dict[str, Any]) -> Completion:
+        """One call built and read without LiteLLM; an answer of a kind only LiteLLM's reader
+        is known to read right (tool calls, a leading <think> block...) goes to that reader."""
+        from harness.models.openai_wire import read_answer
+        from harness.models.provider_http import read_response, send
+
+        started = time.perf_counter()
+        body = route.body(messages, optional)
+        try:
+            status, headers, content = await send(self._sessions, route.url, route.headers,
+                                                  route.proxy, body, model.timeout)
+        except ModelCallError as error:
+            raise redact(error, route.api_key) from None
+        latency = time.perf_counter() - started
+        answer = read_answer(content)
+        if answer is None:
+            self._lib()
+            reader = self._route(model)
+            if reader is None:
+                raise ModelCallError("APIError: unreadable answer", retryable=False)
+            try:
+                response = read_response(reader, status, headers, content, body, messages,
+                                         optional)
+            except ModelCallError as error:
+                raise redact(error, route.api_key) from None
+            return self._completion(model, response, latency)
+        price = self.price(model.model)
+        cost = (price.cost(answer.input_tokens, answer.output_tokens, answer.cached_tokens)
+                if price is not None else None)
+        return Completion(
+            text=answer.text, input_tokens=answer.input_tokens,
+            output_tokens=answer.output_tokens,
+            cost_usd=cost if cost is None or math.isfinite(cost) else None, latency_s=latency,
+            finish_reason=answer.finish_reason, response_model=answer.model)
+
     def _completion(self, model: ModelConfig, response: Any, latency: float) -> Completion:
         choices = getattr(response, "choices", None)
         if not choices:  # a 200 with "choices": [] is an answer-less reply, not an IndexError
@@ -302,7 +354,7 @@ class LiteLLMClient:
         price = self.price(model.model)
         cost = None
         if price is not None and tokens_in is not None and tokens_out is not None:
-            cost = price.cost(tokens_in, tokens_out, _cached_prompt_tokens(usage))
+            cost = price.cost(tokens_in, tokens_out, cached_prompt_tokens(usage))
         return Completion(
             text=text,
             input_tokens=tokens_in,

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,7 @@ DIRECT_PROVIDERS = frozenset({"openai", "hosted_vllm"})
 _DEFAULT_BASES = {"openai": (("OPENAI_BASE_URL", "OPENAI_API_BASE"), "https://api.openai.com/v1"),
                   "hosted_vllm": (("HOSTED_VLLM_API_BASE",), None)}
 _KEY_ENVS = {"openai": "OPENAI_API_KEY", "hosted_vllm": "HOSTED_VLLM_API_KEY"}
+_SDK_HEADER_ENVS = ("OPENAI_ORGANIZATION", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID")
 
 
 class _NoLogging:
@@ -143,6 +145,8 @@ def resolve_route(litellm: Any, model: ModelConfig, api_key: str | None) -> Rout
         return None  # acompletion raises the same problem with LiteLLM's own message
     if provider not in DIRECT_PROVIDERS:
         return None
+    if provider == "openai" and any(os.environ.get(e) for e in _SDK_HEADER_ENVS):
+        return None  # the OpenAI SDK under acompletion adds organisation/project headers
     try:
         return _build_route(litellm, name, provider, dynamic_key, api_base, api_key)
     except (ImportError, AttributeError, TypeError, KeyError) as exc:
@@ -159,8 +163,6 @@ def resolve_route(litellm: Any, model: ModelConfig, api_key: str | None) -> Rout
 
 def _build_route(litellm: Any, name: str, provider: str, dynamic_key: str | None,
                  api_base: str | None, api_key: str | None) -> Route | None:
-    import os
-
     from litellm.llms.custom_httpx.http_handler import get_ssl_configuration  # noqa: F401
     from litellm.types.utils import LlmProviders, ModelResponse  # noqa: F401
     from litellm.utils import ProviderConfigManager
@@ -209,11 +211,37 @@ def proxy_for(url: str) -> str | None:
 
 def _ssl_setting() -> Any:
     """TLS as LiteLLM would set it up: its ``ssl_verify`` setting, ``SSL_VERIFY``,
-    ``SSL_CERT_FILE``, else certifi's CA bundle (an SSL context, or False when turned off)."""
-    from litellm.llms.custom_httpx.http_handler import get_ssl_configuration
+    ``SSL_CERT_FILE``, else certifi's CA bundle (an SSL context, or False when turned off).
 
-    setting = get_ssl_configuration()
-    return setting if setting is False or not isinstance(setting, (bool, str)) else True
+    Without LiteLLM imported (the direct route) and none of its TLS variables but
+    ``SSL_CERT_FILE`` set, the context is built here: verified against the same CA bundle
+    (``SSL_CERT_FILE`` or certifi's), TLS 1.2 or later. Anything else asks LiteLLM.
+    """
+    import sys
+
+    tuned = ("SSL_VERIFY", "SSL_SECURITY_LEVEL", "SSL_ECDH_CURVE")
+    if "litellm" in sys.modules or any(os.environ.get(name) for name in tuned):
+        from harness.models._litellm import import_litellm
+
+        import_litellm()
+        from litellm.llms.custom_httpx.http_handler import get_ssl_configuration
+
+        setting = get_ssl_configuration()
+        return setting if setting is False or not isinstance(setting, (bool, str)) else True
+    return _default_ssl_context()
+
+
+def _default_ssl_context() -> Any:
+    import ssl
+
+    cafile = os.environ.get("SSL_CERT_FILE")
+    if not cafile or not os.path.exists(cafile):
+        import certifi
+
+        cafile = certifi.where()
+    context = ssl.create_default_context(cafile=cafile)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
 
 
 class Sessions:
@@ -226,6 +254,16 @@ class Sessions:
     def __init__(self) -> None:
         # id(loop) -> (loop, session); holding the loop keeps its id from being reused.
         self._by_loop: dict[int, tuple[Any, Any]] = {}
+        self._ssl: Any = None
+
+    def ssl_for(self, url: str) -> Any:
+        """The TLS setting of a request to ``url``: worked out on the first https request
+        only (loading the CA bundle takes ~50 ms a plain-http run need not spend)."""
+        if not url.startswith("https:"):
+            return True  # aiohttp's default; unused without TLS
+        if self._ssl is None:
+            self._ssl = _ssl_setting()
+        return self._ssl
 
     def get(self) -> Any:
         import aiohttp
@@ -233,7 +271,7 @@ class Sessions:
         loop = asyncio.get_running_loop()
         held = self._by_loop.get(id(loop))
         if held is None or held[0] is not loop or held[1].closed:
-            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, ssl=_ssl_setting())
+            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
             held = (loop, aiohttp.ClientSession(connector=connector))
             self._by_loop[id(loop)] = held
         return held[1]
@@ -245,33 +283,49 @@ class Sessions:
             await held[1].close()
 
 
-async def post(sessions: Sessions, route: Route, messages: list[dict[str, Any]],
-               optional: dict[str, Any], timeout: float) -> Any:
-    """One call on the route; transport failures become retryable ``ModelCallError``s."""
+async def send(sessions: Sessions, url: str, headers: dict[str, str], proxy: str | None,
+               body: dict[str, Any], timeout: float) -> tuple[int, Any, bytes]:
+    """One POST: the status, headers and body of the answer; transport failures become
+    retryable ``ModelCallError``s and a status of 400 or more a ``ModelCallError`` too."""
     import aiohttp
 
-    body = route.body(messages, optional)
     try:
         async with sessions.get().post(
-            route.url, data=json.dumps(body), headers=route.headers, proxy=route.proxy,
+            url, data=json.dumps(body), headers=headers, proxy=proxy, ssl=sessions.ssl_for(url),
             timeout=aiohttp.ClientTimeout(total=timeout),
         ) as reply:
             content = await reply.read()
-            status, raw_headers = reply.status, reply.raw_headers
+            status, reply_headers = reply.status, reply.headers
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
         if isinstance(exc, asyncio.TimeoutError):
             kind, detail = "Timeout", f"no answer within {timeout:g} s (the model's timeout)"
         else:
             kind, detail = "APIConnectionError", str(exc).strip() or type(exc).__name__
         raise ModelCallError(f"{kind}: {detail}"[:500], retryable=True) from None
+    if status >= 400:
+        raise http_error(status, reply_headers, content)
+    return status, reply_headers, content
+
+
+async def post(sessions: Sessions, route: Route, messages: list[dict[str, Any]],
+               optional: dict[str, Any], timeout: float) -> Any:
+    """One call on the route, its answer read by LiteLLM's provider config."""
+    body = route.body(messages, optional)
+    status, headers, content = await send(sessions, route.url, route.headers, route.proxy, body,
+                                          timeout)
+    return read_response(route, status, headers, content, body, messages, optional)
+
+
+def read_response(route: Route, status: int, headers: Any, content: bytes,
+                  body: dict[str, Any], messages: list[dict[str, Any]],
+                  optional: dict[str, Any]) -> Any:
+    """The answer as LiteLLM's ``ModelResponse``; an unreadable one is not worth resending."""
     import httpx
 
-    headers = httpx.Headers(list(raw_headers))
-    if status >= 400:
-        raise http_error(status, headers, content)
     try:
-        return route.response(status, headers, content, body, messages, optional)
-    except Exception as exc:  # an answer LiteLLM cannot read: not worth sending again
+        return route.response(status, httpx.Headers(list(headers.items())), content, body,
+                              messages, optional)
+    except Exception as exc:
         raise ModelCallError(f"APIError: unreadable answer: {first_line(exc)}"[:500],
                              retryable=False) from None
 

@@ -233,3 +233,29 @@ def test_bad_confirm_threshold_names_the_flag(tmp_path: Path, add_task: Path, ke
     exp = write_experiment(tmp_path, "http://127.0.0.1:9", model=PRICED)
     with pytest.raises(ConfigError, match="--confirm-above -1"):
         estimate(exp, confirm_above_usd=-1)
+
+
+def test_the_byte_bound_never_changes_the_budget_decision(
+    tmp_path: Path, add_task: Path, key: str
+) -> None:
+    """The pre-run check first counts input tokens with an upper bound (no tokenizer, no
+    LiteLLM); a budget between the exact estimate and the bound must still be let through
+    (counted exactly), one under the exact estimate refused."""
+    from harness.estimate import bound_counting, estimate_plan
+
+    with LoopbackServer(adder) as server:
+        exp = write_experiment(tmp_path, server.url, model=PRICED, extra="cache: false\n")
+        plan = build_plan(load_experiment(exp))
+        exact = estimate_plan(plan).cost_expected
+        with bound_counting():
+            bound = estimate_plan(plan).cost_expected
+        assert exact is not None and bound is not None and bound > exact
+        plan.experiment.max_cost_usd = (exact + bound) / 2
+        check_before_run(plan)  # fits when counted exactly: no error
+        plan.experiment.max_cost_usd = exact * 0.99
+        with pytest.raises(ConfigError, match="over max_cost_usd"):
+            check_before_run(plan)
+        plan.experiment.max_cost_usd = None
+        plan.experiment.confirm_above_usd = (exact + bound) / 2
+        check_before_run(plan, ask=lambda question: "no", interactive=True)  # not asked
+        assert requests(server) == 0

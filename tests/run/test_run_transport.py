@@ -37,7 +37,9 @@ def test_a_rerun_from_the_cache_never_imports_litellm(
     )
     env = {**os.environ, "HARNESS_CACHE_DIR": str(tmp_path / "cache")}
     with LoopbackServer(adder) as server:
-        exp = write_experiment(tmp_path, server.url, limit=3)
+        # transport: litellm, so that the first run does import it (an openai/ model on the
+        # default route never does, tests/run/test_direct_route.py).
+        exp = write_experiment(tmp_path, server.url, limit=3, model_extra="transport: litellm")
         outputs = [
             subprocess.run([sys.executable, "-c", code, str(exp), str(tmp_path / "results")],
                            capture_output=True, text=True, env=env, timeout=120)

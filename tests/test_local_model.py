@@ -294,6 +294,30 @@ def test_first_batch_waits_for_requests_on_their_way() -> None:
     assert time.monotonic() - started < batcher.incoming_wait_s + 0.5
 
 
+def test_a_later_burst_is_not_split_by_a_stale_refill_window() -> None:
+    """A second run in the same process (the next variant, or another experiment): its
+    requests arrive a few ms apart long after the last batch's refill window closed; the first
+    of them used to run alone (1 + 15) because the stale window closed the batch at once."""
+    sizes: list[int] = []
+
+    def run(prompts: Any, params: GenParams) -> list[GenResult]:
+        sizes.append(len(prompts))
+        return [GenResult("x", len(p), 1, "stop") for p in prompts]
+
+    batcher = Batcher(run, max_wait_s=0.2, gap_s=0.05)
+    params = GenParams(max_tokens=4, batch_size=16)
+    for future in [batcher.submit([0], params) for _ in range(16)]:
+        future.result(timeout=10)
+    time.sleep(0.5)  # well past the refill window (10% of a near-instant batch, >= 0.2 s)
+    second = []
+    for _ in range(16):
+        second.append(batcher.submit([0], params))
+        time.sleep(0.003)
+    for future in second:
+        future.result(timeout=10)
+    assert sizes == [16, 16], sizes
+
+
 def test_a_lone_request_after_a_batch_waits_only_a_bounded_refill() -> None:
     """The refill wait after a batch is bounded by a share of that batch's run time: a caller
     that does not come back (the end of a run) costs little."""

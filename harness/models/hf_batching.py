@@ -159,7 +159,9 @@ class Batcher:
                 if len(group) >= params.batch_size:
                     break
                 now = time.monotonic()
-                if self._refill_target:  # the last batch's callers are coming back
+                # The last batch's callers are coming back (a refill window that has passed
+                # is stale: a later burst must not close on it at its first request).
+                if self._refill_target and now < self._refill_until:
                     if len(self._pending) >= self._refill_target:
                         break
                     until = self._refill_until

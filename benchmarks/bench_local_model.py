@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness.models._litellm import import_litellm
 from harness.models.local_hf import register_local_provider
@@ -185,6 +186,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     results["torch_threads"] = torch.get_num_threads()
+    # Set by the local route before torch loads (hf_threads.prefer_passive_openmp); both sides
+    # of every ratio run in this process under it.
+    results["omp_wait_policy"] = os.environ.get("OMP_WAIT_POLICY")
     results["load_avg_before"] = [round(x, 1) for x in os.getloadavg()]
     if "a" in args.parts:
         n, tokens = (16, 32) if args.quick else (64, 64)
@@ -194,6 +198,17 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         n = 64 if args.quick else 300
         results["prefill_heavy"] = await bench_prefill(litellm, args.model, n, 8)
         print(json.dumps({"prefill_heavy": results["prefill_heavy"]}), flush=True)
+    if "c" in args.parts:
+        import tempfile
+
+        from local_runner_case import bench_runner
+
+        n, repeats = (32, 1) if args.quick else (300, 3)
+        with tempfile.TemporaryDirectory(prefix="bench-local-") as tmp:
+            results["runner"] = await asyncio.to_thread(
+                bench_runner, args.model, args.items or n, args.repeats or repeats, 8,
+                Path(tmp), fewshot_items(args.items or n), FEWSHOT)
+        print(json.dumps({"runner": results["runner"]}), flush=True)
     results["load_avg_after"] = [round(x, 1) for x in os.getloadavg()]
     return results
 
@@ -202,7 +217,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer prompts and tokens")
     parser.add_argument("--model", default="hf/smollm2-135m-instruct")
-    parser.add_argument("--parts", default="ab", help="a = decode-heavy, b = prefill-heavy")
+    parser.add_argument("--parts", default="abc",
+                        help="a = decode-heavy, b = prefill-heavy, c = through the runner")
+    parser.add_argument("--items", type=int, help="items of part c (default 300, quick 32)")
+    parser.add_argument("--repeats", type=int, help="repeats of part c (default 3, quick 1)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--threads", type=int, help="torch CPU threads (HARNESS_HF_THREADS)")
     args = parser.parse_args()

@@ -120,6 +120,68 @@ def test_tiny_prefix_reuse_equals_plain_and_leaves_store_intact(tiny: LoadedMode
     assert all((k == s).all() for (k, _), s in zip(store._entries[0].layers, saved, strict=True))
 
 
+def _plain_greedy(lm: LoadedModel, prompt: list[int], max_tokens: int) -> list[int]:
+    """transformers' own greedy ``generate`` on one unpadded prompt, its own cache."""
+    import torch
+
+    with torch.inference_mode():
+        out = lm.model.generate(input_ids=torch.tensor([list(prompt)]), do_sample=False,
+                                max_new_tokens=max_tokens, pad_token_id=lm.pad_id)
+    return out[0, len(prompt):].tolist()
+
+
+def test_tiny_in_place_cache_equals_plain_generate(tiny: LoadedModel) -> None:
+    """The preallocated cache (written in place, not concatenated) changes no output, also when
+    a caller generates past its planned capacity and it has to grow."""
+    from harness.models.hf_kv_cache import growing_cache
+
+    prompts = _prompts(0, [5, 12, 3, 9], seed=4)
+    got = generate_batch(tiny, prompts, GenParams(max_tokens=10, prefix_cache=False))
+    assert [r.text for r in got] == [
+        " ".join(map(str, _plain_greedy(tiny, p, 10))) for p in prompts]
+    import torch
+
+    with torch.inference_mode():
+        small = tiny.model.generate(input_ids=torch.tensor([prompts[1]]), do_sample=False,
+                                    max_new_tokens=10, pad_token_id=tiny.pad_id,
+                                    past_key_values=growing_cache(tiny.model, capacity=4))
+    assert small[0, len(prompts[1]):].tolist() == _plain_greedy(tiny, prompts[1], 10)
+
+
+def test_tiny_per_row_prefixes_equal_plain_and_are_reused_across_batches(
+        tiny: LoadedModel) -> None:
+    """Few-shot examples drawn per item: rows of one batch have different example orders, so
+    each reuses its own conversation prefix (``context``), and a later batch with the same
+    orders builds nothing new. Every output equals plain greedy decoding of the full prompt."""
+    import itertools
+    import random
+
+    from harness.models.hf_generation import PromptIds
+
+    rng = random.Random(3)
+    system = [rng.randrange(1, 90) for _ in range(6)]
+    shots = [[rng.randrange(1, 90) for _ in range(12)] for _ in range(3)]
+    orders = list(itertools.permutations(range(3)))
+
+    def prompt(order: tuple[int, ...], question_len: int) -> PromptIds:
+        context = system + [t for i in order for t in shots[i]]
+        ids = PromptIds(context + [rng.randrange(1, 90) for _ in range(question_len)])
+        ids.context = len(context)
+        return ids
+
+    tiny.prefix_store = PrefixStore(min_tokens=8)
+    first = [prompt(orders[i % 6], 2 + i % 5) for i in range(8)]
+    got = generate_batch(tiny, first, GenParams(max_tokens=6))
+    assert [r.text for r in got] == [" ".join(map(str, _plain_greedy(tiny, p, 6))) for p in first]
+    store = tiny.prefix_store
+    assert store.builds == 6  # one per distinct example order in the batch
+    second = [prompt(orders[i % 6], 3 + i % 4) for i in range(6)]
+    again = generate_batch(tiny, second, GenParams(max_tokens=6))
+    assert [r.text for r in again] == [
+        " ".join(map(str, _plain_greedy(tiny, p, 6))) for p in second]
+    assert store.builds == 6 and store.hits >= 6
+
+
 def test_tiny_prefix_too_short_takes_plain_path(tiny: LoadedModel) -> None:
     tiny.prefix_store = PrefixStore(min_tokens=16)
     generate_batch(tiny, _prompts(4, [6, 9]), GenParams(max_tokens=2))
@@ -194,6 +256,66 @@ def test_batches_stay_whole_when_answers_are_processed_slowly() -> None:
         thread.join()
     assert sum(sizes) == 64
     assert len(sizes) <= 5, sizes  # 4 full batches (one spare for start-up timing)
+
+
+def test_first_batch_waits_for_requests_on_their_way() -> None:
+    """The runner's first 16 requests reach the queue one by one (each loads the model and
+    encodes its prompt first), further apart than the batcher's gap: the first used to run
+    alone (issue 15: a batch of 1 at the start of every run). Requests the provider counts on
+    their way are waited for; one that never arrives costs a bounded wait."""
+    import threading
+
+    sizes: list[int] = []
+
+    def run(prompts: Any, params: GenParams) -> list[GenResult]:
+        sizes.append(len(prompts))
+        return [GenResult("x", len(p), 1, "stop") for p in prompts]
+
+    coming = [16]
+    batcher = Batcher(run, max_wait_s=0.02, gap_s=0.005, incoming=lambda: coming[0])
+    params = GenParams(max_tokens=4, batch_size=16)
+    futures = []
+
+    def arrive() -> None:
+        for _ in range(16):
+            time.sleep(0.03)  # encoding, 30 ms apart
+            coming[0] -= 1
+            futures.append(batcher.submit([0], params))
+
+    thread = threading.Thread(target=arrive)
+    thread.start()
+    thread.join()
+    for future in futures:
+        future.result(timeout=10)
+    assert sizes == [16]
+    coming[0] = 1  # one says it is coming and never does
+    started = time.monotonic()
+    batcher.submit([0], params).result(timeout=10)
+    assert time.monotonic() - started < batcher.incoming_wait_s + 0.5
+
+
+def test_a_later_burst_is_not_split_by_a_stale_refill_window() -> None:
+    """A second run in the same process (the next variant, or another experiment): its
+    requests arrive a few ms apart long after the last batch's refill window closed; the first
+    of them used to run alone (1 + 15) because the stale window closed the batch at once."""
+    sizes: list[int] = []
+
+    def run(prompts: Any, params: GenParams) -> list[GenResult]:
+        sizes.append(len(prompts))
+        return [GenResult("x", len(p), 1, "stop") for p in prompts]
+
+    batcher = Batcher(run, max_wait_s=0.2, gap_s=0.05)
+    params = GenParams(max_tokens=4, batch_size=16)
+    for future in [batcher.submit([0], params) for _ in range(16)]:
+        future.result(timeout=10)
+    time.sleep(0.5)  # well past the refill window (10% of a near-instant batch, >= 0.2 s)
+    second = []
+    for _ in range(16):
+        second.append(batcher.submit([0], params))
+        time.sleep(0.003)
+    for future in second:
+        future.result(timeout=10)
+    assert sizes == [16, 16], sizes
 
 
 def test_a_lone_request_after_a_batch_waits_only_a_bounded_refill() -> None:
@@ -279,6 +401,40 @@ def test_a_changed_or_moved_checkpoint_is_loaded_again(
         assert loads[-1] == str((tmp_path / "b" / "ckpt").resolve())
     finally:
         unload_model("ckpt")
+
+
+def test_local_route_makes_openmp_threads_sleep_not_spin(tmp_path: Path) -> None:
+    """Loading a local model through the provider sets OMP_WAIT_POLICY=PASSIVE before torch
+    is imported (issue 15: with libgomp's default spinning, two torch threads on two cores
+    stalled whenever anything else ran, the runner's own event loop included: the erratic
+    first variant and the slow CLI), and keeps a policy the user set."""
+    import subprocess
+    import sys
+
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(vocab_size=32, hidden_size=16, intermediate_size=32,
+                         num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1)
+    LlamaForCausalLM(config).save_pretrained(tmp_path / "m")
+    (tmp_path / "m" / "tokenizer_config.json").write_text("{}")
+    code = (
+        "import os, sys\n"
+        "from harness.models import local_hf\n"
+        "assert 'torch' not in sys.modules\n"
+        "try:\n"
+        f"    local_hf.get_loaded({str(tmp_path / 'm')!r})\n"
+        "except Exception:\n"
+        "    pass  # no tokenizer in the folder: torch is imported by then all the same\n"
+        "assert 'torch' in sys.modules\n"
+        "print(os.environ.get('OMP_WAIT_POLICY'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.stdout.strip() == "PASSIVE", run.stderr[-2000:]
+    run = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
+                         capture_output=True, text=True, timeout=300)
+    assert run.stdout.strip() == "ACTIVE", run.stderr[-2000:]
 
 
 def test_parse_params_defaults_and_validation() -> None:

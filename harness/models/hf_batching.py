@@ -44,7 +44,10 @@ class Batcher:
     """Collects requests and runs them in batches of equal parameters on a worker thread.
 
     A batch closes when it is full (``params.batch_size``), when no request arrived for
-    ``gap_s``, or ``max_wait_s`` after its oldest request arrived. While a batch runs, new
+    ``gap_s``, or ``max_wait_s`` after its oldest request arrived, unless requests are known to
+    be on their way (``incoming``: the provider counts those loading the model or encoding
+    their prompt; the runner's first 16 requests reached the queue one by one, more than
+    ``max_wait_s`` apart, and the first ran alone in a batch of 1). While a batch runs, new
     requests queue up, so under load batches fill without any waiting at all. Within a group the
     requests are sorted by prompt length, so a batch pads little.
 
@@ -65,8 +68,13 @@ class Batcher:
         max_wait_s: float | None = None,
         gap_s: float | None = None,
         name: str = "hf",
+        incoming: Callable[[], int] | None = None,
     ) -> None:
         self._run = run
+        # How many requests are on their way (loading the model, encoding): while any are,
+        # a partial batch waits for them, up to ``incoming_wait_s`` after its oldest request.
+        self._incoming = incoming
+        self.incoming_wait_s = 1.0
         self.max_wait_s = (
             max_wait_s if max_wait_s is not None else _env_ms("HARNESS_HF_BATCH_WAIT_MS", 20)
         )
@@ -151,13 +159,19 @@ class Batcher:
                 if len(group) >= params.batch_size:
                     break
                 now = time.monotonic()
-                if self._refill_target:  # the last batch's callers are coming back
+                # The last batch's callers are coming back (a refill window that has passed
+                # is stale: a later burst must not close on it at its first request).
+                if self._refill_target and now < self._refill_until:
                     if len(self._pending) >= self._refill_target:
                         break
                     until = self._refill_until
                 else:
                     until = min(oldest.arrived + self.max_wait_s,
                                 self._last_arrival + self.gap_s)
+                    if self._incoming is not None and self._incoming() > 0:
+                        # Not notified when one gives up on its way: look again shortly.
+                        until = min(max(until, now + 0.005),
+                                    oldest.arrived + self.incoming_wait_s)
                 if until <= now:
                     break
                 self._cond.wait(until - now)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.models.hf_loading import LoadedModel
-from harness.models.hf_prefix_cache import PrefixStore, batch_cache, cache_kwarg
+from harness.models.hf_prefix_cache import PrefixStore, cache_kwarg, supports_prefix_reuse
 
 DEFAULT_MAX_TOKENS = 256
 DEVICE_LOCK = threading.Lock()
@@ -54,6 +54,14 @@ class GenResult:
     service_s: float = field(default=0.0, compare=False)
 
 
+class PromptIds(list):
+    """A prompt's token ids, knowing where the conversation before its last message ends
+    (``context``, 0 when unknown): the part most worth reusing from the prefix cache, since
+    few-shot examples drawn per item repeat across batches rather than within one."""
+
+    context: int = 0
+
+
 def encode_chat(lm: LoadedModel, messages: Sequence[dict[str, Any]]) -> list[int]:
     """Token ids of ``messages`` with the model's chat template and the assistant turn opened.
 
@@ -69,8 +77,21 @@ def encode_chat(lm: LoadedModel, messages: Sequence[dict[str, Any]]) -> list[int
             ids = tok.apply_chat_template(cleaned, add_generation_prompt=True, tokenize=True)
             if isinstance(ids, dict) or hasattr(ids, "keys"):
                 ids = ids["input_ids"]
+            before = _template_ids(tok, cleaned[:-1]) if len(cleaned) > 1 else []
         else:
             ids = tok("\n\n".join(m["content"] for m in cleaned))["input_ids"]
+            before = []
+    prompt = PromptIds(int(t) for t in ids)
+    if before and len(before) < len(prompt) and prompt[: len(before)] == before:
+        prompt.context = len(before)
+    return prompt
+
+
+def _template_ids(tok: Any, messages: list[dict[str, str]]) -> list[int]:
+    """The chat template over ``messages`` with no turn opened after them."""
+    ids = tok.apply_chat_template(messages, add_generation_prompt=False, tokenize=True)
+    if isinstance(ids, dict) or hasattr(ids, "keys"):
+        ids = ids["input_ids"]
     return [int(t) for t in ids]
 
 
@@ -112,7 +133,7 @@ def generate_batch(
             if lm.prefix_store is None:
                 lm.prefix_store = PrefixStore()
             plan = lm.prefix_store.plan(lm.model, prompts)
-        ids, mask, extra = _layout(lm, prompts, plan)
+        ids, mask, extra = _layout(lm, prompts, plan, params.max_tokens)
         criteria = _stop_criteria(lm, params.stop, ids.shape[1]) if params.stop else None
         if params.sampling and params.seed is not None:
             torch.manual_seed(params.seed)
@@ -128,24 +149,33 @@ def generate_batch(
     return [dataclasses.replace(r, service_s=service) for r in results]
 
 
-def _layout(lm: LoadedModel, prompts: Sequence[Sequence[int]], plan: Any) -> tuple[Any, Any, dict]:
-    """Input ids and mask: left-padded, or ``prefix + pad + suffix`` when a prefix is reused."""
+def _layout(lm: LoadedModel, prompts: Sequence[Sequence[int]], plan: Any,
+            max_tokens: int) -> tuple[Any, Any, dict]:
+    """Input ids, mask and a cache that grows in place (hf_kv_cache).
+
+    Without a plan: left padding. With one, row ``i`` is ``its prefix (k_i tokens) + pads up
+    to the longest prefix K + pads + its suffix``, all suffixes right-aligned; the cache holds
+    each row's prefix in the first K positions, and the mask hides every pad.
+    """
     import torch
 
+    from harness.models.hf_kv_cache import growing_cache, preloaded_cache
+
     pad = lm.pad_id
-    if plan is None:
-        width = max(len(p) for p in prompts)
-        rows = [[pad] * (width - len(p)) + list(p) for p in prompts]
-        masks = [[0] * (width - len(p)) + [1] * len(p) for p in prompts]
-        extra: dict[str, Any] = {}
-    else:
-        k = plan.length
-        head = list(prompts[0][:k])
-        width = max(len(p) for p in prompts) - k
-        rows = [head + [pad] * (width - len(p) + k) + list(p[k:]) for p in prompts]
-        masks = [[1] * k + [0] * (width - len(p) + k) + [1] * (len(p) - k) for p in prompts]
-        cache = batch_cache(lm.model, plan.layers, len(prompts))
-        extra = {cache_kwarg(lm.model): cache}
+    ks = plan.lengths if plan is not None else [0] * len(prompts)
+    head = max(ks)
+    width = max(len(p) - k for p, k in zip(prompts, ks, strict=True))
+    rows, masks = [], []
+    for p, k in zip(prompts, ks, strict=True):
+        gap = head - k + width - (len(p) - k)
+        rows.append(list(p[:k]) + [pad] * gap + list(p[k:]))
+        masks.append([1] * k + [0] * gap + [1] * (len(p) - k))
+    capacity = head + width + max_tokens + 1
+    extra: dict[str, Any] = {}
+    if plan is not None:
+        extra[cache_kwarg(lm.model)] = preloaded_cache(lm.model, plan.rows, capacity)
+    elif supports_prefix_reuse(lm.model):  # plain per-layer caches only (no sliding windows)
+        extra[cache_kwarg(lm.model)] = growing_cache(lm.model, capacity)
     device = lm.model.device
     ids = torch.tensor(rows, dtype=torch.long, device=device)
     mask = torch.tensor(masks, dtype=torch.long, device=device)

@@ -27,6 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.models.hf_threads import apply_thread_setting, prefer_passive_openmp
+
+prefer_passive_openmp()  # before anything here imports torch
+
 #: Bumped when the layout of a de-quantized cache folder changes, so old folders are not reused.
 CACHE_FORMAT = "v1"
 SMOLLM2_ALIAS = "smollm2-135m-instruct"
@@ -103,26 +107,6 @@ def pick_device() -> tuple[Any, Any]:
     if torch.cuda.is_available():
         return torch.device("cuda"), torch.bfloat16
     return torch.device("cpu"), torch.float32
-
-
-def apply_thread_setting() -> None:
-    """``HARNESS_HF_THREADS`` sets torch's CPU threads (process-wide).
-
-    On a machine whose cores are shared with other busy processes, 1 thread is several times
-    faster than torch's default of one per core: each op waits for its slowest thread, and a
-    descheduled thread stalls every op (see benchmarks/README.md). Unset: torch's default.
-    """
-    value = os.environ.get("HARNESS_HF_THREADS")
-    if not value:
-        return
-    import torch
-
-    try:
-        threads = int(value)
-    except ValueError:
-        return
-    if threads > 0 and torch.get_num_threads() != threads:
-        torch.set_num_threads(threads)
 
 
 def _signature(name: str) -> str:

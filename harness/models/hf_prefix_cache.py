@@ -18,13 +18,14 @@ used first out, and a stored one is cropped when a later batch shares only part 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_MIN_TOKENS = 16
-DEFAULT_MAX_ENTRIES = 8
+DEFAULT_MAX_ENTRIES = 64
 
 
 def common_prefix_len(seqs: Sequence[Sequence[int]]) -> int:
@@ -49,20 +50,27 @@ class _Entry:
 
 @dataclass
 class PrefixPlan:
-    """What a batch reuses: its first ``length`` tokens come from ``layers`` (batch 1)."""
+    """What a batch reuses: row ``i`` starts from the first ``lengths[i]`` positions of
+    ``layers[i]`` (batch 1; None with length 0 for a row that reuses nothing)."""
 
-    length: int
-    layers: list[tuple[Any, Any]]
+    lengths: list[int]
+    layers: list[list[tuple[Any, Any]] | None]
+
+    @property
+    def rows(self) -> list[tuple[list[tuple[Any, Any]] | None, int]]:
+        return list(zip(self.layers, self.lengths, strict=True))
 
 
 class PrefixStore:
     """The remembered prefixes of one model. Not thread-safe: callers hold the device lock."""
 
     def __init__(
-        self, min_tokens: int = DEFAULT_MIN_TOKENS, max_entries: int = DEFAULT_MAX_ENTRIES
+        self, min_tokens: int = DEFAULT_MIN_TOKENS, max_entries: int = DEFAULT_MAX_ENTRIES,
+        max_bytes: int | None = None,
     ) -> None:
         self.min_tokens = min_tokens
         self.max_entries = max_entries
+        self.max_bytes = max_bytes if max_bytes is not None else _budget_bytes()
         self._entries: list[_Entry] = []
         self.hits = 0
         self.builds = 0
@@ -71,17 +79,43 @@ class PrefixStore:
         return len(self._entries)
 
     def plan(self, model: Any, prompts: Sequence[Sequence[int]]) -> PrefixPlan | None:
-        """The prefix ``prompts`` should start from, computing and storing it when worthwhile.
+        """The prefix each of ``prompts`` should start from, computing and storing the missing
+        ones; None when no row shares enough to pay for the bookkeeping.
 
-        None when the shared part is too short to pay for the bookkeeping. At least one token of
-        every prompt is left out of the prefix, because ``generate`` needs fresh input to start.
+        A row's prefix is the longer of the part the whole batch shares and the row's own
+        ``context`` (the conversation before its last message: with few-shot examples drawn
+        per item, each row has its own examples, and rows share them with rows of other
+        batches rather than with their batch-mates). At least one token of every prompt is
+        left out, because ``generate`` needs fresh input to start.
         """
         if not prompts or not supports_prefix_reuse(model):
             return None
-        shared = min(common_prefix_len(prompts), min(len(p) for p in prompts) - 1)
-        if shared < self.min_tokens:
+        shared = common_prefix_len(prompts)
+        wanted = []
+        for prompt in prompts:
+            own = int(getattr(prompt, "context", 0) or 0)
+            k = min(max(shared, own), len(prompt) - 1)
+            wanted.append(k if k >= self.min_tokens else 0)
+        if not any(wanted):
             return None
-        head = tuple(prompts[0][:shared])
+        found: dict[tuple[int, ...], tuple[list[tuple[Any, Any]], int]] = {}
+        lengths, layers = [], []
+        for prompt, k in zip(prompts, wanted, strict=True):
+            if not k:
+                lengths.append(0)
+                layers.append(None)
+                continue
+            head = tuple(prompt[:k])
+            if head not in found:
+                found[head] = self._layers_for(model, head)
+            row_layers, n = found[head]
+            lengths.append(n)
+            layers.append(row_layers)
+        return PrefixPlan(lengths, layers)
+
+    def _layers_for(self, model: Any, head: tuple[int, ...]) -> tuple[list[tuple[Any, Any]], int]:
+        """Stored layers covering ``head`` (or all but fewer than ``min_tokens`` of it), and how
+        many of their positions to use; built from the longest stored overlap when missing."""
         best, best_len = None, 0
         for entry in self._entries:
             n = common_prefix_len([entry.tokens, head])
@@ -91,16 +125,38 @@ class PrefixStore:
             best, best_len = None, 0
         if best is not None:
             best.last_used = time.monotonic()
-            if shared - best_len < self.min_tokens:
+            if len(head) - best_len < self.min_tokens:
                 self.hits += 1
-                return PrefixPlan(best_len, _crop(best.layers, best_len))
+                return best.layers, best_len
         start = _crop(best.layers, best_len) if best is not None else None
         layers = _extend(model, start, head[best_len:])
         self.builds += 1
         self._entries.append(_Entry(head, layers, time.monotonic()))
-        if len(self._entries) > self.max_entries:
-            self._entries.remove(min(self._entries, key=lambda e: e.last_used))
-        return PrefixPlan(shared, layers)
+        self._evict()
+        return layers, len(head)
+
+    def _evict(self) -> None:
+        """Least recently used first, down to ``max_entries`` and ``max_bytes`` (the newest
+        entry always stays: the batch being planned uses it)."""
+        def size() -> int:
+            return sum(_nbytes(e.layers) for e in self._entries)
+
+        while len(self._entries) > 1 and (len(self._entries) > self.max_entries
+                                          or size() > self.max_bytes):
+            self._entries.remove(min(self._entries[:-1], key=lambda e: e.last_used))
+
+
+def _budget_bytes() -> int:
+    """``HARNESS_HF_PREFIX_CACHE_MB`` (default 512): a 4-shot prefix of SmolLM2-135M is about
+    12 MB, and examples drawn per item make a few dozen distinct prefixes."""
+    try:
+        return int(float(os.environ.get("HARNESS_HF_PREFIX_CACHE_MB", 512)) * 2**20)
+    except ValueError:
+        return 512 * 2**20
+
+
+def _nbytes(layers: list[tuple[Any, Any]]) -> int:
+    return sum(k.numel() * k.element_size() + v.numel() * v.element_size() for k, v in layers)
 
 
 def supports_prefix_reuse(model: Any) -> bool:

@@ -25,9 +25,12 @@ inside functions only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from harness.models._litellm import import_litellm
@@ -123,15 +126,40 @@ def encode(lm: Any, messages: list, optional_params: dict[str, Any]) -> list[int
     return encode_chat(lm, messages)
 
 
-def batcher_for(lm: Any) -> Any:
-    """The model's batcher, created on first use; it lives as long as the loaded model."""
+def _loaded_name(model: str, adapter: str | None) -> str:
+    """The key under which requests for ``model`` (with ``adapter``) are counted on their way."""
+    return f"{model}\0{adapter}" if adapter else model
+
+
+def batcher_for(lm: Any, key: str | None = None) -> Any:
+    """The model's batcher, created on first use; it lives as long as the loaded model.
+    ``key``: the name the provider counts its requests on their way under (``on_the_way``)."""
     from harness.models.hf_batching import Batcher
     from harness.models.hf_generation import generate_batch
 
     with lm.attach_lock:
         if lm.batcher is None:
-            lm.batcher = Batcher(functools.partial(generate_batch, lm), name=lm.name)
+            lm.batcher = Batcher(functools.partial(generate_batch, lm), name=lm.name,
+                                 incoming=functools.partial(_INCOMING.get, key or lm.name, 0))
         return lm.batcher
+
+
+# Requests per model name between entering the provider and reaching the batcher's queue.
+_INCOMING: dict[str, int] = {}
+_INCOMING_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def on_the_way(name: str) -> Iterator[None]:
+    """Counts a request as coming while it loads the model and encodes its prompt, so that the
+    batcher waits for it instead of closing a batch without it (see Batcher)."""
+    with _INCOMING_LOCK:
+        _INCOMING[name] = _INCOMING.get(name, 0) + 1
+    try:
+        yield
+    finally:
+        with _INCOMING_LOCK:
+            _INCOMING[name] -= 1
 
 
 def check_fits(lm: Any, model: str, prompt: list[int]) -> None:
@@ -177,10 +205,14 @@ def _handler() -> Any:
         ) -> Any:
             optional = kwargs.get("optional_params") or {}
             params = parse_params(optional)
-            lm = await asyncio.to_thread(get_loaded, model, optional.get("adapter"))
-            prompt = encode(lm, messages, optional)
-            check_fits(lm, model, prompt)
-            result = await asyncio.wrap_future(batcher_for(lm).submit(prompt, params))
+            adapter = optional.get("adapter")
+            key = _loaded_name(model, adapter)
+            with on_the_way(key):
+                lm = await asyncio.to_thread(get_loaded, model, adapter)
+                prompt = encode(lm, messages, optional)
+                check_fits(lm, model, prompt)
+                future = batcher_for(lm, key).submit(prompt, params)
+            result = await asyncio.wrap_future(future)
             return _fill(kwargs["model_response"], model, result)
 
         def completion(  # type: ignore[override]
@@ -188,10 +220,14 @@ def _handler() -> Any:
         ) -> Any:
             optional = kwargs.get("optional_params") or {}
             params = parse_params(optional)
-            lm = get_loaded(model, optional.get("adapter"))
-            prompt = encode(lm, messages, optional)
-            check_fits(lm, model, prompt)
-            result = batcher_for(lm).submit(prompt, params).result()
+            adapter = optional.get("adapter")
+            key = _loaded_name(model, adapter)
+            with on_the_way(key):
+                lm = get_loaded(model, adapter)
+                prompt = encode(lm, messages, optional)
+                check_fits(lm, model, prompt)
+                future = batcher_for(lm, key).submit(prompt, params)
+            result = future.result()
             return _fill(kwargs["model_response"], model, result)
 
     return LocalHFLLM()

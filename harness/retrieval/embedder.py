@@ -80,6 +80,9 @@ class Embedder:
         # Offline before transformers is first imported: huggingface_hub reads it at import time.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from harness.models.hf_threads import prefer_passive_openmp
+
+        prefer_passive_openmp()  # before torch: see there
         from transformers import AutoModel, AutoTokenizer
 
         from harness.models.hf_loading import quiet_progress

@@ -189,7 +189,7 @@ class LiteLLMClient:
             from harness.redaction import register_model
 
             register_model(model)
-            table = price_map.load_map()
+            table = price_map.price_table()
             try:
                 key_value = api_key(model)
             except ConfigError:  # the call raises it, through LiteLLM's path

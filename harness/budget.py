@@ -54,10 +54,13 @@ def check_before_run(
     experiment = plan.experiment
     with bound_counting():  # no tokenizer to load when even the upper bound passes
         estimate = estimate_plan(plan, skip, client)
-    if _may_stop(estimate.cost_expected, experiment, prior_cost, force):
-        estimate = estimate_plan(plan, skip, client)  # counted exactly, as harness estimate
+    budget, threshold = experiment.max_cost_usd, experiment.confirm_above_usd
+    bound = estimate.cost_expected
+    if _over_budget(bound, budget, prior_cost, force) or _above(bound, threshold):
+        # The bound could refuse or ask: count exactly, as harness estimate does (a bound
+        # that does neither means the exact estimate would not either).
+        estimate = estimate_plan(plan, skip, client)
     expected, upper = estimate.cost_expected, estimate.cost_upper
-    budget = experiment.max_cost_usd
     summary = (f"{estimate.calls} calls, {money(expected)} expected (at most {money(upper)}), "
                f"about {_duration(estimate.seconds)}")
     if budget is not None and not force and prior_cost < budget:  # spent: the run says so
@@ -65,15 +68,14 @@ def check_before_run(
             print(f"harness: warning: cannot check max_cost_usd ({budget}) before the run: no "
                   f"price for {', '.join(estimate.unknown_price)}; the run still stops when "
                   "the cost it can count reaches it", file=sys.stderr)
-        elif prior_cost + expected > budget:
+        elif _over_budget(expected, budget, prior_cost, force):
             spent = f" on top of ${prior_cost:.4f} already spent" if prior_cost else ""
             raise ConfigError(
                 f"estimated cost {money(expected)}{spent} (at most {money(upper)}, "
                 f"{estimate.calls} calls) is over max_cost_usd {budget}: raise --max-cost-usd, "
                 "lower --limit, or pass --force to run until the budget is spent "
                 "(see it first with harness estimate)")
-    threshold = experiment.confirm_above_usd
-    if yes or threshold is None or expected is None or expected <= threshold:
+    if yes or not _above(expected, threshold):
         return
     if interactive is None:
         interactive = sys.stdin.isatty() and sys.stderr.isatty()
@@ -90,15 +92,16 @@ def check_before_run(
                        "--yes skips the question")
 
 
-def _may_stop(expected: float | None, experiment: Any, prior_cost: float, force: bool) -> bool:
-    """Whether an estimate of ``expected`` could refuse the run or ask before it (an upper
-    bound that does neither means the exact estimate would not either)."""
-    if expected is None:
-        return False
-    budget = experiment.max_cost_usd
-    over_budget = budget is not None and not force and prior_cost + expected > budget
-    threshold = experiment.confirm_above_usd
-    return over_budget or (threshold is not None and expected > threshold)
+def _over_budget(expected: float | None, budget: float | None, prior_cost: float,
+                 force: bool) -> bool:
+    """Whether an expected cost refuses the run under ``max_cost_usd``."""
+    return (budget is not None and not force and expected is not None
+            and prior_cost + expected > budget)
+
+
+def _above(expected: float | None, threshold: float | None) -> bool:
+    """Whether an expected cost is above ``confirm_above_usd`` (the run asks first)."""
+    return threshold is not None and expected is not None and expected > threshold
 
 
 def _ask(question: str) -> str:

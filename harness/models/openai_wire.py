@@ -32,7 +32,13 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-DIRECT_PROVIDERS = frozenset({"openai", "hosted_vllm"})
+from harness.models.provider_http import (
+    DEFAULT_BASES,
+    DIRECT_PROVIDERS,
+    KEY_ENVS,
+    SDK_HEADER_ENVS,
+    proxy_for,
+)
 
 # Generation parameters every OpenAI GPT config and vLLM's pass on as they are (LiteLLM's
 # get_supported_openai_params for both, minus those whose support depends on the model, like
@@ -49,7 +55,6 @@ _ROLES = frozenset({"system", "user", "assistant"})
 _FINISH = frozenset({"stop", "length", "content_filter", "tool_calls", "function_call"})
 _USAGE_KEYS = frozenset({"prompt_tokens", "completion_tokens", "total_tokens",
                          "prompt_tokens_details", "completion_tokens_details"})
-_ENV_HEADERS = ("OPENAI_ORGANIZATION", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID")
 # LiteLLM globals that change what it sends when a process has set them.
 _LITELLM_SETTINGS = ("api_base", "api_key", "openai_key", "organization", "headers",
                      "model_alias_map", "modify_params")
@@ -182,21 +187,17 @@ def resolve_direct(model: str, api_base: str | None, api_key: str | None,
     env = os.environ
     if env.get("USE_LITELLM_PROXY"):
         return None
-    if provider == "openai":
-        if any(env.get(e) for e in _ENV_HEADERS):
-            return None
-        base = (api_base or env.get("OPENAI_BASE_URL") or env.get("OPENAI_API_BASE")
-                or "https://api.openai.com/v1")
-        key = api_key or env.get("OPENAI_API_KEY")
-        if not key:
+    if provider == "openai" and any(env.get(e) for e in SDK_HEADER_ENVS):
+        return None  # the SDK would add organisation/project headers
+    envs, fallback = DEFAULT_BASES[provider]  # where LiteLLM looks, in its order
+    base = api_base or next((env[e] for e in envs if env.get(e)), None) or fallback
+    key = api_key or env.get(KEY_ENVS[provider])
+    if not key:
+        if provider == "openai":
             return None  # LiteLLM raises its own error for a missing key
-    else:
-        base = api_base or env.get("HOSTED_VLLM_API_BASE")
-        key = api_key or env.get("HOSTED_VLLM_API_KEY") or "fake-api-key"
+        key = "fake-api-key"  # what LiteLLM sends to a keyless vLLM server
     if not base or "chat/completions" in base or "?" in base or "#" in base:
         return None
-    from harness.models.provider_http import proxy_for
-
     url = base.rstrip("/") + "/chat/completions"
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     return DirectRoute(name=name, provider=provider, url=url, headers=headers, api_key=key,

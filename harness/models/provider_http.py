@@ -47,10 +47,10 @@ from harness.models.client import (
 DIRECT_PROVIDERS = frozenset({"openai", "hosted_vllm"})
 
 # Where LiteLLM's own dispatch looks for an API base when the model names none, in its order.
-_DEFAULT_BASES = {"openai": (("OPENAI_BASE_URL", "OPENAI_API_BASE"), "https://api.openai.com/v1"),
+DEFAULT_BASES = {"openai": (("OPENAI_BASE_URL", "OPENAI_API_BASE"), "https://api.openai.com/v1"),
                   "hosted_vllm": (("HOSTED_VLLM_API_BASE",), None)}
-_KEY_ENVS = {"openai": "OPENAI_API_KEY", "hosted_vllm": "HOSTED_VLLM_API_KEY"}
-_SDK_HEADER_ENVS = ("OPENAI_ORGANIZATION", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID")
+KEY_ENVS = {"openai": "OPENAI_API_KEY", "hosted_vllm": "HOSTED_VLLM_API_KEY"}
+SDK_HEADER_ENVS = ("OPENAI_ORGANIZATION", "OPENAI_ORG_ID", "OPENAI_PROJECT_ID")
 
 
 class _NoLogging:
@@ -145,7 +145,7 @@ def resolve_route(litellm: Any, model: ModelConfig, api_key: str | None) -> Rout
         return None  # acompletion raises the same problem with LiteLLM's own message
     if provider not in DIRECT_PROVIDERS:
         return None
-    if provider == "openai" and any(os.environ.get(e) for e in _SDK_HEADER_ENVS):
+    if provider == "openai" and any(os.environ.get(e) for e in SDK_HEADER_ENVS):
         return None  # the OpenAI SDK under acompletion adds organisation/project headers
     try:
         return _build_route(litellm, name, provider, dynamic_key, api_base, api_key)
@@ -171,14 +171,14 @@ def _build_route(litellm: Any, name: str, provider: str, dynamic_key: str | None
         model=name, provider=LlmProviders(provider))
     if config is None:
         return None
-    envs, fallback = _DEFAULT_BASES[provider]
+    envs, fallback = DEFAULT_BASES[provider]
     base = api_base or litellm.api_base or next(
         (os.environ[e] for e in envs if os.environ.get(e)), None) or fallback
     if not base:
         return None
     key = (api_key or dynamic_key or litellm.api_key
            or (litellm.openai_key if provider == "openai" else None)
-           or os.environ.get(_KEY_ENVS[provider]))
+           or os.environ.get(KEY_ENVS[provider]))
     url = config.get_complete_url(api_base=base, api_key=key, model=name, optional_params={},
                                   litellm_params={}, stream=False)
     headers = config.validate_environment(headers={}, model=name, messages=[],

@@ -57,3 +57,51 @@ def test_a_run_that_fails_its_error_rate_prints_no_table_but_writes_the_report(
                         quiet=True, before_report=shown.append)
     assert shown == []  # as before: a failed run raises instead of printing its table
     assert list((tmp_path / "reports").glob("*.md"))  # and still writes its report
+
+
+def test_the_plan_is_freed_before_the_run_is_loaded_and_reported(
+    tmp_path: Path, add_task: Path, key: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The plan holds every rendered prompt (~10 MB for 3,000 samples): nothing may keep it
+    alive while the run is loaded and its report written, the run's peak memory (issue 15)."""
+    import gc
+    import weakref
+
+    import harness
+    import harness.api
+    import harness.plan
+    import harness.report
+
+    plans: list[weakref.ref[Any]] = []
+    real_build, real_load, real_report = (harness.plan.build_plan, harness.api.load_run,
+                                          harness.report.write_report)
+    alive: dict[str, bool] = {}
+
+    def build(*args: Any, **kwargs: Any) -> Any:
+        plan = real_build(*args, **kwargs)
+        plans.append(weakref.ref(plan))
+        return plan
+
+    def check(stage: str) -> None:
+        gc.collect()
+        alive[stage] = plans[0]() is not None
+
+    def load(*args: Any, **kwargs: Any) -> Any:
+        check("load")
+        return real_load(*args, **kwargs)
+
+    def report(*args: Any, **kwargs: Any) -> Any:
+        check("report")
+        return real_report(*args, **kwargs)
+
+    monkeypatch.setattr(harness.plan, "build_plan", build)
+    monkeypatch.setattr(harness.api, "load_run", load)
+    monkeypatch.setattr(harness.report, "write_report", report)
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    with LoopbackServer(adder) as server:
+        exp = write_experiment(tmp_path, server.url, limit=4)
+        samples = harness.run(exp, results_dir=tmp_path / "results",
+                              reports_dir=tmp_path / "reports", quiet=True)
+    assert len(plans) == 1 and len(samples) == 8 and samples["error"].isna().all()
+    assert alive == {"load": False, "report": False}
+    assert "messages" in samples.columns  # the user's frame is whole

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,13 +18,40 @@ REPORT_MODULES = ("pandas", "scipy.special", "harness.analysis", "harness.report
                   "harness.report.plots")
 
 
+PREFETCH_CHECK_S = 0.2
+"""How long the prefetch thread watches the process before each decision to import or wait."""
+
+PREFETCH_BUSY_BELOW = 0.5
+"""The prefetch imports only while the process used less than this share of one core."""
+
+
 def prefetch_modules() -> None:
     """Import what :func:`write_report` needs, in a background thread, while a run waits on
-    the network; the report at the end then starts at once."""
+    the network; the report at the end then starts at once.
+
+    Only while the process is mostly idle: the thread's imports hold the GIL in turns with the
+    event loop, so beside a model that answers at once they slow the answers by more than they
+    save (3,000 requests at 0 ms: 2.49 s against 2.41 s without, and a 10 MB higher peak). The
+    thread sleeps, measures the process's CPU time over the sleep, and imports at the first
+    quiet interval; it stops once the report's modules are imported (by the report itself, when
+    the run never went quiet).
+    """
     import importlib
     import threading
 
+    def quiet() -> bool:
+        while True:
+            wall, cpu = time.perf_counter(), time.process_time()
+            time.sleep(PREFETCH_CHECK_S)
+            if all(name in sys.modules for name in REPORT_MODULES):
+                return False
+            used = (time.process_time() - cpu) / max(time.perf_counter() - wall, 1e-9)
+            if used < PREFETCH_BUSY_BELOW:
+                return True
+
     def load() -> None:
+        if not quiet():
+            return
         for name in REPORT_MODULES:
             try:
                 importlib.import_module(name)

@@ -23,7 +23,14 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 CHUNK_ELEMENTS = 2_000_000
-"""Resample counts held in memory at once (16 MB of float64), so memory stays flat in n_boot."""
+"""Resample counts held in memory at once (16 MB of float64), so memory stays flat in n_boot.
+
+Changing it changes the matrix products' shapes, hence their last-bit rounding (BLAS blocks by
+shape), and so every seeded interval's last digit: leave it.
+"""
+
+DRAW_BLOCK_ELEMENTS = 250_000
+"""Indices drawn and counted at once while a chunk's counts are built (2 MB of int64 each)."""
 
 
 def make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
@@ -33,28 +40,24 @@ def make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     return np.random.default_rng(0 if seed is None else seed)
 
 
-DRAW_ELEMENTS = 1 << 18
-"""Indices drawn (and counted) at a time while a chunk of counts is filled (2 MB of int64)."""
-
-
 def bootstrap_counts(rng: np.random.Generator, n_units: int, rows: int) -> NDArray[np.float64]:
     """``rows`` resamples of ``n_units`` units with replacement, as counts per unit.
 
     Drawing indices and counting them with one ``bincount`` is several times faster than
-    ``Generator.multinomial`` for the sizes an eval has. The indices are drawn a few rows at a
-    time straight into the float counts: the generator's stream does not depend on how a draw
-    is split into calls, so the counts are those of one draw of ``rows x n_units`` indices,
-    without that draw's and its integer counts' memory (two thirds of a chunk's peak).
+    ``Generator.multinomial`` for the sizes an eval has. The indices are drawn and counted a
+    block of rows at a time straight into the float matrix: a generator's stream does not depend
+    on how its draws are split into calls, so the counts are the same as from one draw, while
+    the int64 indices and counts of the whole chunk (twice the result's size) are never held.
     """
-    counts = np.empty((rows, n_units), dtype=np.float64)
-    step = max(1, DRAW_ELEMENTS // max(1, n_units))
-    for start in range(0, rows, step):
-        r = min(step, rows - start)
+    out = np.empty((rows, n_units))
+    block = max(1, DRAW_BLOCK_ELEMENTS // max(1, n_units))
+    for start in range(0, rows, block):
+        r = min(block, rows - start)
         idx = rng.integers(0, n_units, size=(r, n_units))
         idx += (np.arange(r, dtype=idx.dtype) * n_units)[:, None]
-        counts[start : start + r] = np.bincount(idx.ravel(), minlength=r * n_units).reshape(
+        out[start : start + r] = np.bincount(idx.ravel(), minlength=r * n_units).reshape(
             r, n_units)
-    return counts
+    return out
 
 
 def cluster_totals(

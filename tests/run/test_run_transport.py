@@ -96,3 +96,19 @@ def test_prefetching_imports_what_the_report_needs() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.stdout.split()[-1] == "True", out.stderr[-2000:]
+
+
+def test_prefetching_waits_while_the_process_is_busy() -> None:
+    """Beside a model that answers at once the event loop keeps a core busy, and imports in a
+    thread would take the GIL from it (slower, not faster): the prefetch waits for a quiet
+    interval, then imports."""
+    code = ("import sys, time; from harness.report import prefetch_modules, REPORT_MODULES; "
+            "assert 'pandas' not in sys.modules; "
+            "prefetch_modules(); t = time.perf_counter(); "
+            "exec('while time.perf_counter() - t < 1.2: pass'); "
+            "print('busy', 'pandas' in sys.modules); "
+            "[__import__('threading').enumerate()[-1].join(60)]; "
+            "print('quiet', all(m in sys.modules for m in REPORT_MODULES))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.split()[-4:] == ["busy", "False", "quiet", "True"], out.stderr[-2000:]

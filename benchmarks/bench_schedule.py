@@ -99,7 +99,7 @@ def timed(plan: Any, order: list[Any]) -> float:
     import asyncio
     import tempfile
 
-    from harness.api import build_client
+    from harness.client_stack import build_client
     from harness.progress import Progress
     from harness.results import RunWriter
     from harness.runner import execute

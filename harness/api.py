@@ -6,29 +6,24 @@ scores (appended to the run folder) -> analysis -> report.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
+from harness.client_stack import build_client, execute_and_close
 from harness.config import ExperimentConfig, load_experiment
-from harness.config.sweep import manifest_design
+from harness.config.overrides import apply_overrides
 from harness.errors import ConfigError, ErrorRateExceeded, RunError
-from harness.models.client import Client, LiteLLMClient
+from harness.models.client import Client
 from harness.results import (
     RunWriter,
-    git_commit,
     load_run,
     new_run_id,
     now,
     read_manifest,
     read_records,
     resolve_run_dir,
-    versions,
 )
-from harness.scoring.versions import describe as describe_scoring
-from harness.scoring.versions import manifest_scorers
+from harness.run_manifest import manifest_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,140 +32,6 @@ if TYPE_CHECKING:
 
     from harness.plan import Plan
     from harness.runlock import RunLock
-
-
-def _sha(text: str | bytes) -> str:
-    data = text.encode() if isinstance(text, str) else text
-    return hashlib.sha256(data).hexdigest()
-
-
-def config_hash(plan: Plan) -> str:
-    """The plan's identity: every sample's fingerprint (``harness.fingerprint``), so it changes
-    exactly when some sample would be sent or scored differently."""
-    from harness.fingerprint import plan_fingerprint
-
-    return plan_fingerprint((s.sample_id, s.fingerprint) for s in plan.samples)
-
-
-def manifest_for(plan: Plan, run_id: str, status: str,
-                 overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    experiment = plan.experiment
-    return {
-        "run_id": run_id,
-        "experiment": experiment.name,
-        "experiment_file": str(experiment.source),
-        "experiment_path": str(experiment.source.resolve()),
-        # The command-line settings, so that ``harness run --resume <id>`` needs none of them.
-        "overrides": {k: v for k, v in (overrides or {}).items() if v is not None},
-        "status": status,
-        "started_at": now(),
-        "finished_at": None,
-        "seed": experiment.seed,
-        "config": experiment.model_dump(mode="json"),
-        "config_hash": config_hash(plan),
-        "templates": {
-            name: {"path": str(v.template.path), "sha256": _sha(v.template.source),
-                   "reasoning": v.reasoning}
-            for name, v in plan.variants.items()
-        },
-        "tasks": {
-            name: {"source": str(t.config.source), "items": len(t.items),
-                   "cluster_field": t.config.cluster_field,
-                   "has_gold_docs": bool(t.config.gold_docs_field)}
-            for name, t in plan.tasks.items()
-        },
-        "scorers": manifest_scorers(plan.tasks),
-        # Which parser and scorer settings wrote the scores in samples.jsonl (harness score
-        # stores other scorings beside them: harness.scoring.versions).
-        "scoring": describe_scoring(plan.tasks, plan.variants),
-        "models": {label: {"model": m.model, "api_base": m.api_base,
-                           **({"deployments": [d.api_base for d in m.deployments]}
-                              if m.deployments else {})}
-                   for label, m in plan.models.items()},
-        "samples_planned": len(plan.samples),
-        **manifest_design(experiment.sweep),  # the sweep's factors, for the factorial analysis
-        "versions": versions(),
-        "git_commit": git_commit(experiment.source.parent),
-    }
-
-
-def apply_overrides(
-    experiment: ExperimentConfig,
-    *,
-    limit: int | None = None,
-    models: list[str] | None = None,
-    epochs: int | None = None,
-    seed: int | None = None,
-    concurrency: int | None = None,
-    max_error_rate: float | None = None,
-    max_cost_usd: float | None = None,
-    cache: bool | None = None,
-    cache_dir: str | None = None,
-    confirm_above_usd: float | None = None,
-) -> ExperimentConfig:
-    """Command-line settings win over the file; the result is validated like the file."""
-    update: dict[str, Any] = {}
-    for key, value in (("limit", limit), ("epochs", epochs), ("seed", seed),
-                       ("concurrency", concurrency), ("max_error_rate", max_error_rate),
-                       ("max_cost_usd", max_cost_usd), ("cache", cache),
-                       ("cache_dir", cache_dir), ("confirm_above_usd", confirm_above_usd)):
-        if value is not None:
-            update[key] = value
-    if models:
-        update["models"] = list(models)
-    if not update:
-        return experiment
-    data = experiment.model_dump()
-    data.update(update)
-    try:
-        updated = ExperimentConfig.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        key = str(first["loc"][0]) if first["loc"] else ""
-        value = update.get(key)
-        if key == "models" and len(first["loc"]) > 1 and isinstance(first["loc"][1], int):
-            value = update["models"][first["loc"][1]]
-        flag = {"models": "--model", "confirm_above_usd": "--confirm-above"}.get(
-            key, "--" + key.replace("_", "-"))
-        message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-        raise ConfigError(f"{flag} {value}: {message}") from None
-    updated.source = experiment.source
-    updated._lines = experiment._lines
-    updated._flags = {**experiment._flags, **({"models": "--model"} if models else {})}
-    return updated
-
-
-def build_client(
-    experiment: ExperimentConfig, client: Client | None = None, progress: Any = None
-) -> tuple[Client, Any, Client]:
-    """The production stack: cache -> retries -> per-model limits -> replicas -> LiteLLM.
-
-    Returns the stack, the cache (None when off) and the innermost client, whose ``aclose``
-    (when it has one) must run inside the run's event loop. ``progress`` (a
-    ``harness.progress.Progress``) is told where to read each model's concurrency limit.
-    """
-    from harness.cache import ResponseCache, cache_file
-    from harness.cached_client import CachedClient
-    from harness.models.limits import LimitedClient
-    from harness.models.replicas import ReplicaClient
-    from harness.models.retry import RetryingClient
-
-    inner: Client = client or LiteLLMClient()
-    # Retries stay above the replicas: one sample's attempts are counted once, whichever
-    # replica each went to.
-    replicas = ReplicaClient(inner, default_cap=experiment.concurrency)
-    limited = LimitedClient(replicas, default_cap=experiment.concurrency)
-    if progress is not None:
-        progress.concurrency = limited.describe
-    stack: Client = RetryingClient(limited, retries=experiment.retries)
-    cache = None
-    if experiment.cache:
-        cache = ResponseCache.open(cache_file(experiment.cache_dir))
-    if cache is not None:
-        # The LiteLLM client says what each call really sends (after drop_params).
-        mapper = inner if hasattr(inner, "sent_params") else None
-        stack = CachedClient(stack, cache, mapper)  # type: ignore[arg-type]
-    return stack, cache, inner
 
 
 def run(
@@ -410,7 +271,7 @@ def _execute_run(
             from harness.judges.run import then_judge
 
             work = then_judge(work, judges, plan, writer)
-        outcome = run_async(_execute_and_close(work, inner))
+        outcome = run_async(execute_and_close(work, inner))
         if outcome.hook_errors:  # whole-run scoring that failed (harness.scoring.hooks)
             manifest["run_hook_errors"] = outcome.hook_errors
         if outcome.interrupted:  # Ctrl-C: the calls in flight finished and were saved
@@ -523,16 +384,6 @@ def estimate(
     if old is not None:
         skip = {r["sample_id"] for r in reusable(plan, read_records(run_dir), old["run_id"])}
     return estimate_plan(plan, skip, client)
-
-
-async def _execute_and_close(work: Any, client: Client) -> Any:
-    """Run ``work``, then close the client's connections while their event loop still runs."""
-    try:
-        return await work
-    finally:
-        close = getattr(client, "aclose", None)
-        if close is not None:
-            await close()
 
 
 def _interrupted(message: str) -> RunError:

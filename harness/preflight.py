@@ -306,8 +306,8 @@ def check_experiment_baseline(experiment: str | Path | ExperimentConfig, baselin
     overrides (``--limit``, ``--model``), checked before anything runs."""
     import inspect
 
-    from harness.api import apply_overrides
     from harness.config import ExperimentConfig, load_experiment
+    from harness.config.overrides import apply_overrides
 
     config = experiment if isinstance(experiment, ExperimentConfig) else \
         load_experiment(Path(experiment))

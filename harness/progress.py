@@ -38,7 +38,7 @@ class Progress:
         self._start_done = done
         self._bar: Any = None
         self._closed = False
-        # Set by the client stack (``harness.api.build_client``): the models' limits now.
+        # Set by the client stack (``harness.client_stack.build_client``): the models' limits now.
         self.concurrency: Callable[[], str] | None = None
         if tty is None:
             isatty = getattr(self.stream, "isatty", None)

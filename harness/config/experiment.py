@@ -231,7 +231,8 @@ class ExperimentConfig(NoBoolNumbers):
 
     source: Path = Field(default=Path("experiment.yaml"), exclude=True)
     # Where each key was written (set by load_experiment), and the keys the command line
-    # replaced (set by harness.api.apply_overrides), for messages that point at the cause.
+    # replaced (set by harness.config.overrides.apply_overrides), for messages that point at
+    # the cause.
     _lines: dict[KeyPath, int] = PrivateAttr(default_factory=dict)
     _flags: dict[str, str] = PrivateAttr(default_factory=dict)
 

@@ -1,12 +1,13 @@
 """Judge calls: the run's own client stack, with the judge's spending kept apart.
 
 A judge is a model like any other, so its calls go through the stack every call of the run
-goes through (``harness.api.build_client``: response cache, retries with back-off, per-model
-limits, LiteLLM or the in-process provider): a re-run or ``harness score`` of the same judge
-pays nothing, a 429 is waited out, and ``hf/`` models or a loopback ``api_base`` work as judge
-as they do as models under test. What differs is the bookkeeping: a judge's tokens and dollars
-are counted per judge in :class:`JudgeUsage`, never in the samples' ``cost_usd``, so the report
-can say what the models under test cost and, separately, what grading them cost.
+goes through (``harness.client_stack.build_client``: response cache, retries with back-off,
+per-model limits, LiteLLM or the in-process provider): a re-run or ``harness score`` of the
+same judge pays nothing, a 429 is waited out, and ``hf/`` models or a loopback ``api_base``
+work as judge as they do as models under test. What differs is the bookkeeping: a judge's
+tokens and dollars are counted per judge in :class:`JudgeUsage`, never in the samples'
+``cost_usd``, so the report can say what the models under test cost and, separately, what
+grading them cost.
 
 ``JudgeClient.ask`` is the ``ask(model_spec, messages, params) -> Completion`` callable that
 metric code taking "an ask-like async callable" (RAG faithfulness) receives.
@@ -90,7 +91,7 @@ class JudgeClient:
              progress: Any = None) -> JudgeClient:
         """A judge client on a stack of its own, built like a run's (``build_client``) from
         ``experiment``'s settings (cache, retries, concurrency), or the defaults."""
-        from harness.api import build_client
+        from harness.client_stack import build_client
 
         if experiment is None:
             experiment = _default_experiment()

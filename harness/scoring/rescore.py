@@ -101,7 +101,7 @@ def score(
     (``harness.scoring.hooks``) then run on the new scores. ``quiet=False`` shows progress.
     """
     from harness.aio import run_async
-    from harness.api import _execute_and_close, build_client
+    from harness.client_stack import build_client, execute_and_close
     from harness.config import load_experiment
     from harness.plan import Plan, load_tasks_and_variants
     from harness.results import load_run, read_manifest, read_records, resolve_run_dir
@@ -131,7 +131,7 @@ def score(
         stack, cache, inner = build_client(config, client)
         work = _rescore(plan, stack, records, run_dir, scoring, judges, quiet)
         try:
-            rows, usage, errors = run_async(_execute_and_close(work, inner))
+            rows, usage, errors = run_async(execute_and_close(work, inner))
         finally:
             if cache is not None:
                 cache.close()

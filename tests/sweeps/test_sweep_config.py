@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.api import apply_overrides
 from harness.config import load_experiment
+from harness.config.overrides import apply_overrides
 from harness.config.sweep import manifest_design
 from harness.errors import ConfigError
 

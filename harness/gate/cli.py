@@ -84,7 +84,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                   {"--junit": args.junit, "--summary": args.summary, "--json": args.json})
     baseline = Baseline.load(args.baseline)
     if running:  # a foreign baseline is found before the experiment runs
-        from harness.cli import run_overrides
+        from harness.cli_options import run_overrides
 
         check_experiment_baseline(args.experiment, baseline, run_overrides(args))
     try:
@@ -100,7 +100,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise GateInputError("give an experiment file to run, or --run results/<run-id> "
                                  "to check an existing run")
         from harness.api import run
-        from harness.cli import run_overrides
+        from harness.cli_options import run_overrides
         from harness.errors import ErrorRateExceeded, RunError
 
         monitor = None

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.cli import _parser
+from harness.cli_options import build_parser as _parser
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / "examples" / "ci" / "prompt-regression.yml"

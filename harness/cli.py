@@ -146,14 +146,16 @@ def _cmd_score(args: argparse.Namespace) -> int:
     from harness.scoring.rescore import score
 
     samples = score(args.run, args.scorers, experiment=args.experiment,
-                    results_dir=args.results_dir,
-                    reports_dir=None if args.no_report else args.reports_dir,
-                    quiet=args.quiet)
-    print(summary_table(samples))
+                    results_dir=args.results_dir, reports_dir=None, quiet=args.quiet)
+    print(summary_table(samples), flush=True)  # the answer first, as harness run does
     scoring = samples.attrs["manifest"]["scoring"]
-    print(f"\nscoring {scoring['id']}: {samples.attrs.get('run_dir')}/{scoring['source']}")
-    if samples.attrs.get("report"):
-        print(f"report:  {samples.attrs['report']}")
+    print(f"\nscoring {scoring['id']}: {samples.attrs.get('run_dir')}/{scoring['source']}",
+          flush=True)
+    if not args.no_report:
+        from harness.report import write_report
+
+        report = write_report(Path(samples.attrs["run_dir"]), args.reports_dir, samples=samples)
+        print(f"report:  {report}")
     return 0
 
 

@@ -57,3 +57,38 @@ def test_a_run_that_fails_its_error_rate_prints_no_table_but_writes_the_report(
                         quiet=True, before_report=shown.append)
     assert shown == []  # as before: a failed run raises instead of printing its table
     assert list((tmp_path / "reports").glob("*.md"))  # and still writes its report
+
+
+def test_score_prints_its_table_before_the_report_is_written(
+    tmp_path: Path, add_task: Path, key: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``harness score`` answers first too: the new scores' table, then the report's path."""
+    import harness
+    import harness.report
+    from harness.cli import main
+
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    with LoopbackServer(adder) as server:
+        exp = write_experiment(tmp_path, server.url, limit=4)
+        samples = harness.run(exp, results_dir=tmp_path / "results", reports_dir=None,
+                              quiet=True)
+    printed_before: list[str] = []
+    real = harness.report.write_report
+
+    def spy(*args: Any, **kwargs: Any) -> Path:
+        printed_before.append(capsys.readouterr().out)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(harness.report, "write_report", spy)
+    capsys.readouterr()
+    code = main(["score", samples.attrs["run_dir"], "--quiet",
+                 "--reports-dir", str(tmp_path / "reports")])
+    after = capsys.readouterr().out
+    assert code == 0
+    assert len(printed_before) == 1
+    assert "score %" in printed_before[0] and "scoring " in printed_before[0]
+    assert "report:" not in printed_before[0]
+    assert "report:" in after and "score %" not in after
+    report = next((tmp_path / "reports").glob("*.md"))
+    assert report.name in after

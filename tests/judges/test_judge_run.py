@@ -219,7 +219,9 @@ def test_judge_epochs_keep_every_verdict_and_score_their_mean(
     run_dir = next((tmp_path / "results").iterdir())
     records = {(r["variant"], r["item_id"]): r for r in read_records(run_dir)}
     right = records[("good", "t1")]["score_details"]["graded"]
-    assert [v["grade"] for v in right["metadata"]["verdicts"]] == [5, 4, 5]
+    # The three epochs send the same prompt at once: which of them the server answered first
+    # (and so graded 4) is down to arrival order, not the epoch number.
+    assert sorted(v["grade"] for v in right["metadata"]["verdicts"]) == [4, 5, 5]
     assert right["metadata"]["judge_epoch"] == [0, 1, 2]
     assert records[("good", "t1")]["scores"]["graded"] == pytest.approx((1 + 0.75 + 1) / 3)
     wrong = records[("sloppy", "t1")]["scores"]["graded"]  # grades 2, 1, 2 on 1-5

@@ -12,12 +12,10 @@ from run_helpers import write_experiment
 from harness.testing.loopback import LoopbackServer
 
 
-def test_the_table_is_printed_before_the_report_is_written(
-    tmp_path: Path, add_task: Path, key: str, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def _output_before_report(monkeypatch: pytest.MonkeyPatch,
+                          capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """What the command printed before each ``write_report`` call, one entry per call."""
     import harness.report
-    from harness.cli import main
 
     printed_before: list[str] = []
     real = harness.report.write_report
@@ -27,6 +25,16 @@ def test_the_table_is_printed_before_the_report_is_written(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(harness.report, "write_report", spy)
+    return printed_before
+
+
+def test_the_table_is_printed_before_the_report_is_written(
+    tmp_path: Path, add_task: Path, key: str, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from harness.cli import main
+
+    printed_before = _output_before_report(monkeypatch, capsys)
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
     with LoopbackServer(adder) as server:
         exp = write_experiment(tmp_path, server.url, limit=4)
@@ -65,7 +73,6 @@ def test_score_prints_its_table_before_the_report_is_written(
 ) -> None:
     """``harness score`` answers first too: the new scores' table, then the report's path."""
     import harness
-    import harness.report
     from harness.cli import main
 
     monkeypatch.setenv("HARNESS_CACHE_DIR", str(tmp_path / "cache"))
@@ -73,14 +80,7 @@ def test_score_prints_its_table_before_the_report_is_written(
         exp = write_experiment(tmp_path, server.url, limit=4)
         samples = harness.run(exp, results_dir=tmp_path / "results", reports_dir=None,
                               quiet=True)
-    printed_before: list[str] = []
-    real = harness.report.write_report
-
-    def spy(*args: Any, **kwargs: Any) -> Path:
-        printed_before.append(capsys.readouterr().out)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(harness.report, "write_report", spy)
+    printed_before = _output_before_report(monkeypatch, capsys)
     capsys.readouterr()
     code = main(["score", samples.attrs["run_dir"], "--quiet",
                  "--reports-dir", str(tmp_path / "reports")])

@@ -326,14 +326,12 @@ class LiteLLMClient:
             except ModelCallError as error:
                 raise redact(error, route.api_key) from None
             return self._completion(model, response, latency)
-        price = self.price(model.model)
-        cost = (price.cost(answer.input_tokens, answer.output_tokens, answer.cached_tokens)
-                if price is not None else None)
         return Completion(
             text=answer.text, input_tokens=answer.input_tokens,
             output_tokens=answer.output_tokens,
-            cost_usd=cost if cost is None or math.isfinite(cost) else None, latency_s=latency,
-            finish_reason=answer.finish_reason, response_model=answer.model)
+            cost_usd=_cost(self.price(model.model), answer.input_tokens, answer.output_tokens,
+                           answer.cached_tokens),
+            latency_s=latency, finish_reason=answer.finish_reason, response_model=answer.model)
 
     def _completion(self, model: ModelConfig, response: Any, latency: float) -> Completion:
         choices = getattr(response, "choices", None)
@@ -351,19 +349,26 @@ class LiteLLMClient:
         usage = getattr(response, "usage", None)
         tokens_in = getattr(usage, "prompt_tokens", None) if usage else None
         tokens_out = getattr(usage, "completion_tokens", None) if usage else None
-        price = self.price(model.model)
-        cost = None
-        if price is not None and tokens_in is not None and tokens_out is not None:
-            cost = price.cost(tokens_in, tokens_out, cached_prompt_tokens(usage))
         return Completion(
             text=text,
             input_tokens=tokens_in,
             output_tokens=tokens_out,
-            cost_usd=cost if cost is None or math.isfinite(cost) else None,
+            cost_usd=_cost(self.price(model.model), tokens_in, tokens_out,
+                           cached_prompt_tokens(usage)),
             latency_s=latency,
             finish_reason=_text_or_none(getattr(choice, "finish_reason", None)),
             response_model=_text_or_none(getattr(response, "model", None)),
         )
+
+
+def _cost(price: Price | None, tokens_in: int | None, tokens_out: int | None,
+          cached_in: int) -> float | None:
+    """A call's cost in USD, or None when it cannot be counted (no price, no token counts, or
+    counts so large the product is not finite): never a made-up zero."""
+    if price is None or tokens_in is None or tokens_out is None:
+        return None
+    cost = price.cost(tokens_in, tokens_out, cached_in)
+    return cost if math.isfinite(cost) else None
 
 
 def _text_or_none(value: Any) -> str | None:

@@ -14,7 +14,13 @@ from typing import Any
 from harness.config.task import TaskConfig
 from harness.datafiles import read_rows
 from harness.errors import ConfigError
-from harness.templating import MissingValue, RenderErrors, describe, render_string
+from harness.templating import (
+    MissingValue,
+    RenderErrors,
+    describe,
+    render_session,
+    render_string,
+)
 
 __all__ = ["Item", "load_items", "read_rows"]
 
@@ -84,6 +90,11 @@ def _render(task: TaskConfig, key: str, source: str, row: dict[str, Any], where:
 
 def load_items(task: TaskConfig, split: str) -> list[Item]:
     """Load one split of a task as items, rendering ``input``/``target`` for every row."""
+    with render_session():  # thousands of small renders share one armed timer
+        return _load_items(task, split)
+
+
+def _load_items(task: TaskConfig, split: str) -> list[Item]:
     path = task.data_path(split)
     if not path.exists():
         raise ConfigError(f"data file {path} not found; fix the path (it is relative to the "

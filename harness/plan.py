@@ -27,6 +27,7 @@ from harness.paths import (
     resolve_task,
     search_dirs,
 )
+from harness.plan_retrieval import Retrieved, format_context, retrieve
 from harness.prompt_format import format_params
 from harness.prompting import (
     PromptTemplate,
@@ -37,16 +38,7 @@ from harness.prompting import (
 )
 from harness.schedule import interleave, schedule_window
 from harness.scoring.registry import ScorerSpec
-
-
-@dataclass(frozen=True)
-class Retrieved:
-    """One retrieved chunk, as recorded with the sample."""
-
-    doc_id: str
-    chunk_id: str
-    score: float
-    text: str = field(repr=False, default="")
+from harness.templating import render_session
 
 
 @dataclass(frozen=True)
@@ -117,14 +109,6 @@ Embed = Callable[[Sequence[str]], Any]
 def sample_id(task: str, variant: str, model: str, item_id: str, epoch: int) -> str:
     key = "\x1f".join((task, variant, model, item_id, str(epoch)))
     return hashlib.sha256(key.encode()).hexdigest()[:20]
-
-
-def format_context(hits: Sequence[Retrieved], titles: dict[str, str]) -> str:
-    lines = []
-    for n, hit in enumerate(hits, start=1):
-        title = titles.get(hit.doc_id)
-        lines.append(f"[{n}] {title}: {hit.text}" if title else f"[{n}] {hit.text}")
-    return "\n\n".join(lines)
 
 
 def _default_embed() -> Embed:
@@ -205,82 +189,6 @@ def _variant(config: VariantConfig, tasks: dict[str, TaskPlan], template: Path) 
                        parser_steps=chains)
 
 
-def _read_corpus(task: TaskPlan) -> tuple[list[Any], dict[str, str]]:
-    """The task's documents and their titles (read once per task, however many RAG variants)."""
-    from harness.dataset import read_rows
-    from harness.retrieval import Document
-
-    corpus = task.config.corpus
-    assert corpus is not None
-    path = task.config.resolve(corpus.path)
-    if not path.exists():
-        raise ConfigError(f"corpus file {path} not found; fix the path (it is relative to the "
-                          "task's folder)", **task.config.locate("corpus", "path"))
-    docs, titles = [], {}
-    for line, row in read_rows(path):
-        if corpus.id_field not in row or corpus.text_field not in row:
-            raise ConfigError(
-                f"corpus row needs '{corpus.id_field}' and '{corpus.text_field}'", file=path,
-                line=line,
-            )
-        title = str(row[corpus.title_field]) if corpus.title_field and row.get(
-            corpus.title_field) else None
-        docs.append(Document(id=str(row[corpus.id_field]), text=str(row[corpus.text_field]),
-                             title=title))
-        if title:
-            titles[str(row[corpus.id_field])] = title
-    return docs, titles
-
-
-def _retrieve(
-    task: TaskPlan, variant: VariantConfig, index_dir: Path,
-    corpora: dict[str, tuple[list[Any], dict[str, str]]],
-    searches: dict[tuple[Any, ...], tuple[dict[str, list[Retrieved]], dict[str, str]]],
-) -> tuple[dict[str, list[Retrieved]], dict[str, str]]:
-    """Every item's passages under the variant's retrieval settings. Variants that differ only
-    in template or shots share one search (``searches``), and each task's corpus is read once
-    (``corpora``)."""
-    key = (task.config.name, variant.retriever, variant.k, variant.chunk_size,
-           variant.chunk_overlap, variant.store, variant.store_url)
-    if key not in searches:
-        searches[key] = _search(task, variant, index_dir, corpora)
-    return searches[key]
-
-
-def _search(
-    task: TaskPlan, variant: VariantConfig, index_dir: Path,
-    corpora: dict[str, tuple[list[Any], dict[str, str]]],
-) -> tuple[dict[str, list[Retrieved]], dict[str, str]]:
-    if task.config.corpus is None:
-        raise ConfigError(
-            f"variant '{variant.name}' has rag: on but task '{task.config.name}' has no corpus",
-            file=task.config.source,
-        )
-    from harness.retrieval import RetrievalConfig, open_retriever
-
-    if task.config.name not in corpora:
-        corpora[task.config.name] = _read_corpus(task)
-    docs, titles = corpora[task.config.name]
-    retriever = open_retriever(
-        docs,
-        RetrievalConfig(kind=variant.retriever, k=variant.k, chunk_size=variant.chunk_size,
-                        chunk_overlap=variant.chunk_overlap, store=variant.store,
-                        store_url=variant.store_url),
-        index_dir=index_dir,
-    )
-    try:
-        results = retriever.search_many([item.input for item in task.items], variant.k)
-    finally:
-        close = getattr(retriever, "close", None)
-        if close is not None:
-            close()
-    hits = {
-        item.id: [Retrieved(h.doc_id, h.chunk_id, float(h.score), h.text) for h in found]
-        for item, found in zip(task.items, results, strict=True)
-    }
-    return hits, titles
-
-
 def _params(experiment: ExperimentConfig, model: ModelConfig, variant: VariantConfig) -> dict:
     params: dict[str, Any] = {
         "temperature": experiment.temperature if model.temperature is None else model.temperature,
@@ -359,7 +267,7 @@ def build_plan(
             chosen = shots.for_items(variant.config)
             retrieved, titles = ({}, {})
             if variant.config.rag:
-                retrieved, titles = _retrieve(task, variant.config, index_dir, corpora,
+                retrieved, titles = retrieve(task, variant.config, index_dir, corpora,
                                               searches)
             params = {label: {**_params(experiment, model, variant.config),
                               **format_params(variant.template, model)}
@@ -373,58 +281,60 @@ def build_plan(
                 "task": task_part,
                 "scoring": scoring,
             }
-            for item in task.items:
-                hits = tuple(retrieved.get(item.id, ()))
-                context = {
-                    "input": item.input,
-                    "item": item.fields,
-                    "shots": [
-                        {"input": s.input, "target": s.target, "rationale": s.rationale,
-                         "item": s.fields}
-                        for s in chosen[item.id]
-                    ],
-                    "documents": [
-                        {"id": h.doc_id, "title": titles.get(h.doc_id), "text": h.text,
-                         "score": h.score}
-                        for h in hits
-                    ],
-                    "context": format_context(hits, titles),
-                    "task": task_context,
-                    "reasoning": variant.reasoning,
-                    "system": variant.config.system,
-                    "vars": variant.config.vars,
-                }
-                where = f"task {task.config.name}, variant {variant.config.name}, item {item.id}"
-                messages = tuple(render_messages(variant.template, context, where=where))
-                sent = digest(list(messages), 64)
-                item_parts = {
-                    **common,
-                    "shots": digest(context["shots"]) if context["shots"] else "",
-                    "context": digest([context["documents"], context["context"]])
-                    if hits else "",
-                    "fields": fields[item.id],
-                }
-                for model in models.values():
-                    model_params = params[model.label]
-                    parts = {**item_parts, "params": digest([model.model, model_params])}
-                    print_ = fingerprint(sent, model.model, model_params, scoring, item.target)
-                    for epoch in range(experiment.epochs):
-                        samples.append(
-                            Sample(
-                                sample_id=sample_id(task.config.name, variant.config.name,
-                                                    model.label, item.id, epoch),
-                                task=task.config.name,
-                                variant=variant.config.name,
-                                model=model.label,
-                                epoch=epoch,
-                                item=item,
-                                messages=messages,
-                                params=model_params,
-                                retrieved=hits,
-                                fingerprint=print_,
-                                parts=parts,
+            with render_session():  # a prompt per item: one armed timer for all
+                for item in task.items:
+                    hits = tuple(retrieved.get(item.id, ()))
+                    context = {
+                        "input": item.input,
+                        "item": item.fields,
+                        "shots": [
+                            {"input": s.input, "target": s.target, "rationale": s.rationale,
+                             "item": s.fields}
+                            for s in chosen[item.id]
+                        ],
+                        "documents": [
+                            {"id": h.doc_id, "title": titles.get(h.doc_id), "text": h.text,
+                             "score": h.score}
+                            for h in hits
+                        ],
+                        "context": format_context(hits, titles),
+                        "task": task_context,
+                        "reasoning": variant.reasoning,
+                        "system": variant.config.system,
+                        "vars": variant.config.vars,
+                    }
+                    where = (f"task {task.config.name}, variant {variant.config.name}, "
+                             f"item {item.id}")
+                    messages = tuple(render_messages(variant.template, context, where=where))
+                    sent = digest(list(messages), 64)
+                    item_parts = {
+                        **common,
+                        "shots": digest(context["shots"]) if context["shots"] else "",
+                        "context": digest([context["documents"], context["context"]])
+                        if hits else "",
+                        "fields": fields[item.id],
+                    }
+                    for model in models.values():
+                        model_params = params[model.label]
+                        parts = {**item_parts, "params": digest([model.model, model_params])}
+                        print_ = fingerprint(sent, model.model, model_params, scoring, item.target)
+                        for epoch in range(experiment.epochs):
+                            samples.append(
+                                Sample(
+                                    sample_id=sample_id(task.config.name, variant.config.name,
+                                                        model.label, item.id, epoch),
+                                    task=task.config.name,
+                                    variant=variant.config.name,
+                                    model=model.label,
+                                    epoch=epoch,
+                                    item=item,
+                                    messages=messages,
+                                    params=model_params,
+                                    retrieved=hits,
+                                    fingerprint=print_,
+                                    parts=parts,
+                                )
                             )
-                        )
     samples = interleave(samples, seed=experiment.seed, window=schedule_window(models))
     return Plan(experiment=experiment, tasks=tasks, variants=variants, models=models,
                 samples=samples)

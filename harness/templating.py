@@ -208,6 +208,9 @@ def describe(exc: BaseException) -> str:
 def _expired(signum: int, frame: Any) -> None:
     if _BUDGET.get() is not None:
         raise TemplateLimit(f"rendering took more than {RENDER_SECONDS:g} s")
+    if _SESSION.armed_at is not None:  # a session's timer, between two of its renders
+        _SESSION.armed_at = None  # the next render arms it again
+        return
     # An alarm someone else set while no render runs: act as if this handler were not here.
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGALRM)
@@ -227,10 +230,54 @@ def _timer_usable() -> bool:
     return signal.getitimer(signal.ITIMER_REAL)[0] == 0
 
 
+class _Session:
+    """The timer state of :func:`render_session` (main thread only)."""
+
+    __slots__ = ("active", "armed_at")
+
+    def __init__(self) -> None:
+        self.active = False
+        self.armed_at: float | None = None  # when the session last armed the timer
+
+
+_SESSION = _Session()
+_REARM_AFTER = 0.25  # a session's timer fires 2.25-2.5 s after any of its renders starts
+
+
+@contextlib.contextmanager
+def render_session() -> Iterator[None]:
+    """Many renders in a row (a plan renders one prompt per item and variant) share one armed
+    timer instead of two ``setitimer`` calls each (about 0.04 s over 3,000 renders).
+
+    A render in a session uses the armed timer while it was armed under ``_REARM_AFTER`` ago,
+    so it still fires between ``RENDER_SECONDS`` and ``RENDER_SECONDS + 0.5`` s after the
+    render started, as a render's own timer would; it fires between renders to no effect, and
+    the session disarms it when it ends, so no alarm of ours outlives the session.
+    """
+    if _SESSION.active or not _timer_usable():  # nested, or renders use no timer at all
+        yield
+        return
+    _SESSION.active = True
+    try:
+        yield
+    finally:
+        _SESSION.active = False
+        if _SESSION.armed_at is not None:
+            _SESSION.armed_at = None
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+
 @contextlib.contextmanager
 def _timer(seconds: float) -> Iterator[None]:
     """On the main thread, SIGALRM interrupts a render that makes no call the sandbox sees
     (an empty loop over a large data field); elsewhere the sandbox's own checks bound it."""
+    if _SESSION.active and threading.current_thread() is threading.main_thread():
+        now = time.monotonic()
+        if _SESSION.armed_at is None or now - _SESSION.armed_at > _REARM_AFTER:
+            signal.setitimer(signal.ITIMER_REAL, seconds + 0.5)
+            _SESSION.armed_at = now
+        yield
+        return
     if not _timer_usable():
         yield
         return

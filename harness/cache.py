@@ -37,6 +37,7 @@ import json
 import sqlite3
 import sys
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +186,25 @@ class ResponseCache:
             except sqlite3.Error as exc:
                 self._disable(exc)
         return None if row is None else _completion(row[2:])
+
+    def stored(self, keys: Iterable[str]) -> set[str]:
+        """Which of ``keys`` have an answer: one query per 500 keys instead of a read of each
+        answer (the cost estimate asks for every sample of a run before it starts)."""
+        wanted = list(dict.fromkeys(keys))
+        found = {k for k in wanted if k in self._pending or k in self._kept}
+        for start in range(0, len(wanted), 500):
+            if self.db is None:
+                break
+            chunk = wanted[start:start + 500]
+            try:
+                rows = self.db.execute(
+                    f"SELECT key FROM responses WHERE key IN ({', '.join('?' * len(chunk))})",
+                    chunk).fetchall()
+            except sqlite3.Error as exc:
+                self._disable(exc)
+                break
+            found.update(row[0] for row in rows)
+        return found
 
     def put(self, key: str, model: str, completion: Completion) -> None:
         """Store an answer unless one is stored already: the first answer to a key stays.

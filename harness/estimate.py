@@ -135,14 +135,15 @@ def estimate_plan(plan: Plan, skip: Iterable[str] = (), client: Any = None) -> E
             mapper = client if hasattr(client, "sent_params") else None
             keys = CachedClient(client, cache, mapper)
             seen: set[str] = set()
-            for sample in todo:
+            sample_keys = [keys.key(plan.models[sample.model], list(sample.messages),
+                                    dict(sample.params), sample.epoch) for sample in todo]
+            stored = cache.stored(sample_keys)
+            for sample, key in zip(todo, sample_keys, strict=True):
                 row = per_model[sample.model]
                 row.samples += 1
-                key = keys.key(plan.models[sample.model], list(sample.messages),
-                               dict(sample.params), sample.epoch)
                 if key in seen:
                     row.shared += 1
-                elif cache.get(key) is not None:
+                elif key in stored:
                     row.cached += 1
                 else:
                     fresh[sample.model].append(sample)

@@ -132,3 +132,20 @@ def test_cache_set_up_waits_out_a_busy_file_instead_of_failing() -> None:
 
     with pytest.raises(sqlite3.OperationalError, match="no such table"):
         _retry_while_locked(broken)
+
+
+def test_stored_says_which_keys_have_an_answer_as_get_does(tmp_path: Path) -> None:
+    """The cost estimate counts cached samples with ``stored`` (one query per 500 keys); it
+    must agree with reading each answer: written, held back and absent keys, over 500 keys."""
+    cache = ResponseCache(tmp_path / "c.sqlite", flush_every=10_000, flush_interval=1e9)
+    written = [f"w{i}" for i in range(700)]
+    for k in written:
+        cache.put(k, "m", Completion(text=k))
+    cache.flush()
+    cache.put("held-back", "m", Completion(text="not yet in the file"))
+    asked = [*written[::3], "held-back", *[f"absent{i}" for i in range(600)], written[5]]
+    found = cache.stored(asked)
+    assert found == {k for k in asked if cache.get(k) is not None}
+    assert "held-back" in found and "absent0" not in found and len(found) == 236
+    cache.close()
+    assert cache.stored(["w1"]) == set()  # a closed (or disabled) cache holds nothing

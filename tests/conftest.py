@@ -24,6 +24,30 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     os.environ.pop("HARNESS_CACHE_DIR", None)
 
 
+_REPO = Path(__file__).resolve().parents[1]
+_OUTPUT_DIRS = (_REPO / "results", _REPO / "reports")
+
+
+def _outputs() -> set[Path]:
+    return {entry for folder in _OUTPUT_DIRS if folder.is_dir() for entry in folder.iterdir()}
+
+
+@pytest.fixture(autouse=True)
+def _repository_outputs_untouched() -> Iterator[None]:
+    """A test writes its runs and reports under its tmp_path, never into the repository's
+    results/ or reports/ (a default ``reports_dir`` there leaves a report behind per run)."""
+    before = _outputs()
+    yield
+    added = _outputs() - before
+    if added:
+        import shutil
+
+        for entry in added:  # leave the checkout as it was, then fail
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        pytest.fail("the test wrote into the repository: "
+                    + ", ".join(sorted(str(e.relative_to(_REPO)) for e in added)))
+
+
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")

@@ -150,7 +150,8 @@ def test_harness_score_adds_faithfulness_to_a_finished_run(
     monkeypatch.setenv(KEY_ENV, "sk-rag-test-0a9b8c7d6e")
     with LoopbackServer(responder=_model) as server:
         exp = _project(tmp_path, server.url, judged=False)
-        first = harness.run(exp, results_dir=tmp_path / "results", quiet=True)
+        first = harness.run(exp, results_dir=tmp_path / "results",
+                            reports_dir=tmp_path / "reports", quiet=True)
         assert "score_faithfulness" not in first.columns
         asked = len(server.received)
         _project(tmp_path / "again", server.url)  # the same task, now with the judge

@@ -135,7 +135,7 @@ def test_over_budget_is_refused_before_any_call_with_exit_2(
         exp = write_experiment(tmp_path, server.url, model=PRICED)
         results = tmp_path / "results"
         code = main(["run", str(exp), "--max-cost-usd", "0.0001", "--results-dir",
-                     str(results), "--quiet"])
+                     str(results), "--quiet", "--reports-dir", str(tmp_path / "reports")])
         err = capsys.readouterr().err
         assert code == 2
         assert requests(server) == 0 and not results.exists()
@@ -143,11 +143,11 @@ def test_over_budget_is_refused_before_any_call_with_exit_2(
         assert "over max_cost_usd 0.0001" in err and "--force" in err
         # The same budget with --force runs (and stops, resumably, once it is spent).
         main(["run", str(exp), "--max-cost-usd", "0.0001", "--force", "--results-dir",
-              str(results), "--quiet"])
+              str(results), "--quiet", "--reports-dir", str(tmp_path / "reports")])
         assert requests(server) > 0
         # A budget the estimate fits under runs.
         code = main(["run", str(exp), "--max-cost-usd", "5", "--results-dir", str(results),
-                     "--quiet", "--no-cache"])
+                     "--quiet", "--no-cache", "--reports-dir", str(tmp_path / "reports")])
         assert code == 0
 
 
@@ -157,7 +157,8 @@ def test_unknown_price_cannot_be_checked_so_it_warns_and_runs(
     with LoopbackServer(adder) as server:
         exp = write_experiment(tmp_path, server.url, model="openai/no-such-model-x")
         code = main(["run", str(exp), "--max-cost-usd", "0.0001", "--results-dir",
-                     str(tmp_path / "results"), "--quiet"])
+                     str(tmp_path / "results"), "--quiet", "--reports-dir",
+                     str(tmp_path / "reports")])
         assert code == 0 and requests(server) == 24
     assert "cannot check max_cost_usd" in capsys.readouterr().err
 

@@ -228,6 +228,62 @@ def load_tasks_and_variants(
     return tasks, variants
 
 
+@dataclass(frozen=True)
+class _Cell:
+    """What every item of one task x variant shares when its prompts are rendered."""
+
+    task: TaskPlan
+    variant: VariantPlan
+    chosen: dict[str, Any]  # item id -> its few-shot examples
+    retrieved: dict[str, list[Retrieved]]
+    titles: dict[str, str]
+    task_context: dict[str, Any]
+    common: dict[str, str]  # the fingerprint parts every item of the cell has
+    scoring: str
+    params: dict[str, dict[str, Any]]  # model label -> generation parameters
+
+
+def _item_samples(cell: _Cell, item: Item, fields: dict[str, str],
+                  models: dict[str, ModelConfig], epochs: int) -> list[Sample]:
+    """Render one item's prompt under the cell's variant; a sample per model and epoch."""
+    task, variant = cell.task, cell.variant
+    hits = tuple(cell.retrieved.get(item.id, ()))
+    context = {
+        "input": item.input,
+        "item": item.fields,
+        "shots": [{"input": s.input, "target": s.target, "rationale": s.rationale,
+                   "item": s.fields} for s in cell.chosen[item.id]],
+        "documents": [{"id": h.doc_id, "title": cell.titles.get(h.doc_id), "text": h.text,
+                       "score": h.score} for h in hits],
+        "context": format_context(hits, cell.titles),
+        "task": cell.task_context,
+        "reasoning": variant.reasoning,
+        "system": variant.config.system,
+        "vars": variant.config.vars,
+    }
+    where = f"task {task.config.name}, variant {variant.config.name}, item {item.id}"
+    messages = tuple(render_messages(variant.template, context, where=where))
+    sent = digest(list(messages), 64)
+    item_parts = {
+        **cell.common,
+        "shots": digest(context["shots"]) if context["shots"] else "",
+        "context": digest([context["documents"], context["context"]]) if hits else "",
+        "fields": fields,
+    }
+    out = []
+    for model in models.values():
+        model_params = cell.params[model.label]
+        parts = {**item_parts, "params": digest([model.model, model_params])}
+        print_ = fingerprint(sent, model.model, model_params, cell.scoring, item.target)
+        out += [Sample(sample_id=sample_id(task.config.name, variant.config.name, model.label,
+                                           item.id, epoch),
+                       task=task.config.name, variant=variant.config.name, model=model.label,
+                       epoch=epoch, item=item, messages=messages, params=model_params,
+                       retrieved=hits, fingerprint=print_, parts=parts)
+                for epoch in range(epochs)]
+    return out
+
+
 def build_plan(
     experiment: ExperimentConfig, *, embed: Callable[[], Embed] | None = None,
     items: Collection[str] | None = None,
@@ -281,60 +337,13 @@ def build_plan(
                 "task": task_part,
                 "scoring": scoring,
             }
+            cell = _Cell(task=task, variant=variant, chosen=chosen, retrieved=retrieved,
+                         titles=titles, task_context=task_context, common=common,
+                         scoring=scoring, params=params)
             with render_session():  # a prompt per item: one armed timer for all
                 for item in task.items:
-                    hits = tuple(retrieved.get(item.id, ()))
-                    context = {
-                        "input": item.input,
-                        "item": item.fields,
-                        "shots": [
-                            {"input": s.input, "target": s.target, "rationale": s.rationale,
-                             "item": s.fields}
-                            for s in chosen[item.id]
-                        ],
-                        "documents": [
-                            {"id": h.doc_id, "title": titles.get(h.doc_id), "text": h.text,
-                             "score": h.score}
-                            for h in hits
-                        ],
-                        "context": format_context(hits, titles),
-                        "task": task_context,
-                        "reasoning": variant.reasoning,
-                        "system": variant.config.system,
-                        "vars": variant.config.vars,
-                    }
-                    where = (f"task {task.config.name}, variant {variant.config.name}, "
-                             f"item {item.id}")
-                    messages = tuple(render_messages(variant.template, context, where=where))
-                    sent = digest(list(messages), 64)
-                    item_parts = {
-                        **common,
-                        "shots": digest(context["shots"]) if context["shots"] else "",
-                        "context": digest([context["documents"], context["context"]])
-                        if hits else "",
-                        "fields": fields[item.id],
-                    }
-                    for model in models.values():
-                        model_params = params[model.label]
-                        parts = {**item_parts, "params": digest([model.model, model_params])}
-                        print_ = fingerprint(sent, model.model, model_params, scoring, item.target)
-                        for epoch in range(experiment.epochs):
-                            samples.append(
-                                Sample(
-                                    sample_id=sample_id(task.config.name, variant.config.name,
-                                                        model.label, item.id, epoch),
-                                    task=task.config.name,
-                                    variant=variant.config.name,
-                                    model=model.label,
-                                    epoch=epoch,
-                                    item=item,
-                                    messages=messages,
-                                    params=model_params,
-                                    retrieved=hits,
-                                    fingerprint=print_,
-                                    parts=parts,
-                                )
-                            )
+                    samples += _item_samples(cell, item, fields[item.id], models,
+                                             experiment.epochs)
     samples = interleave(samples, seed=experiment.seed, window=schedule_window(models))
     return Plan(experiment=experiment, tasks=tasks, variants=variants, models=models,
                 samples=samples)

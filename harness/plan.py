@@ -238,8 +238,7 @@ class _Cell:
     retrieved: dict[str, list[Retrieved]]
     titles: dict[str, str]
     task_context: dict[str, Any]
-    common: dict[str, str]  # the fingerprint parts every item of the cell has
-    scoring: str
+    common: dict[str, str]  # the fingerprint parts every item of the cell has (scoring too)
     params: dict[str, dict[str, Any]]  # model label -> generation parameters
 
 
@@ -274,7 +273,8 @@ def _item_samples(cell: _Cell, item: Item, fields: dict[str, str],
     for model in models.values():
         model_params = cell.params[model.label]
         parts = {**item_parts, "params": digest([model.model, model_params])}
-        print_ = fingerprint(sent, model.model, model_params, cell.scoring, item.target)
+        print_ = fingerprint(sent, model.model, model_params, cell.common["scoring"],
+                             item.target)
         out += [Sample(sample_id=sample_id(task.config.name, variant.config.name, model.label,
                                            item.id, epoch),
                        task=task.config.name, variant=variant.config.name, model=model.label,
@@ -339,7 +339,7 @@ def build_plan(
             }
             cell = _Cell(task=task, variant=variant, chosen=chosen, retrieved=retrieved,
                          titles=titles, task_context=task_context, common=common,
-                         scoring=scoring, params=params)
+                         params=params)
             with render_session():  # a prompt per item: one armed timer for all
                 for item in task.items:
                     samples += _item_samples(cell, item, fields[item.id], models,

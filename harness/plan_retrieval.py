@@ -1,7 +1,7 @@
 """Retrieval for a plan: each RAG variant's passages per item, searched once per setting.
 
-Kept apart from :mod:`harness.plan` so planning without RAG reads none of it, and so the plan
-module holds only the expansion of tasks x variants x models x epochs.
+Kept apart from :mod:`harness.plan`, which holds the expansion of tasks x variants x models x
+epochs. The retrieval libraries themselves are imported only when a RAG variant searches.
 """
 
 from __future__ import annotations

@@ -74,7 +74,13 @@ def _all_models(experiment: ExperimentConfig) -> list[tuple[tuple[str | int, ...
 def check_models(experiment: ExperimentConfig) -> None:
     """Every hosted model's provider is one LiteLLM knows, and its API key is set; for a
     model with ``deployments``, every deployment's."""
-    hosted = [(where, m) for where, m in _hosted(experiment)
+    check_hosted(_hosted(experiment))
+
+
+def check_hosted(models: list[tuple[Where, ModelConfig]]) -> None:
+    """:func:`check_models` for models written anywhere (a task file's judges too): each with
+    a function that says where a key of it was written."""
+    hosted = [(where, m) for where, m in models
               if not m.model.startswith(LOCAL_PREFIX) and not _surely_fine(m)]
     if not hosted:
         return
@@ -104,14 +110,24 @@ def check_models(experiment: ExperimentConfig) -> None:
 Where = Callable[[str], dict[str, Any]]
 
 
-def _hosted(experiment: ExperimentConfig) -> list[tuple[Where, ModelConfig]]:
-    """Every model the run calls (``_all_models``), or each deployment (``label@index``) of
-    one that lists them, with a function that says where a key of it was written: the
-    deployment's own key when it sets it, else the entry's, else the deployment itself."""
+def check_judge_models(experiment: ExperimentConfig) -> None:
+    """:func:`check_models` for the experiment's judges alone (``harness score`` calls them,
+    not the models under test, whose keys may be gone by then)."""
+    check_hosted(_hosted(experiment, judges_only=True))
+
+
+def _hosted(experiment: ExperimentConfig, *, judges_only: bool = False,
+            ) -> list[tuple[Where, ModelConfig]]:
+    """Every model the run calls (``_all_models``; its judges alone with ``judges_only``), or
+    each deployment (``label@index``) of one that lists them, with a function that says where
+    a key of it was written: the deployment's own key when it sets it, else the entry's,
+    else the deployment itself."""
     from harness.config.deployments import expand
 
     out: list[tuple[Where, ModelConfig]] = []
     for loc, model in _all_models(experiment):
+        if judges_only and loc[0] == "models":
+            continue
         if not model.deployments:
             out.append((lambda key, at=loc: experiment.locate(*at, key), model))
             continue

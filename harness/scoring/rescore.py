@@ -128,6 +128,12 @@ def score(
         from harness.judges.run import for_rescore
 
         judges = for_rescore(plan, records)  # a rubric error stops here, before any call
+        if client is None:  # a judge's unset key or unknown provider: refused before any call
+            from harness.preflight import check_judge_models
+            from harness.preflight_judges import check_task_judges
+
+            check_judge_models(config)
+            check_task_judges(plan)
         stack, cache, inner = build_client(config, client)
         work = _rescore(plan, stack, records, run_dir, scoring, judges, quiet)
         try:

@@ -74,6 +74,7 @@ def best_variant_sentence(summary: pd.DataFrame, comparisons: pd.DataFrame, task
     _q: Callable[[str], str] = str if plain else _code
     rows = summary[(summary["task"].astype(str) == str(task))
                    & (summary["model"].astype(str) == str(model))]
+    unscored = [str(v) for v in rows.loc[~(rows["n"] > 0), "variant"]]
     rows = rows[rows["n"] > 0]
     head = f"{_q(task)} / {_q(model)}: "
     if rows.empty:
@@ -81,15 +82,40 @@ def best_variant_sentence(summary: pd.DataFrame, comparisons: pd.DataFrame, task
     top = float(rows["mean"].max())
     leaders = [str(v) for v in rows.loc[rows["mean"] == top, "variant"]]
     others = [str(v) for v in rows["variant"] if str(v) not in leaders]
+    if len(rows) == 1 and unscored:
+        return head + (f"only {_q(leaders[0])} has scored items ({percent(top)}); "
+                       f"{_names(unscored, _q)} {_have(unscored)} none (every sample failed or "
+                       "went unscored), so nothing can be compared and no variant is best.")
     if len(rows) == 1:
         return head + (f"only one variant, {_q(leaders[0])} ({percent(top)}): there is nothing "
                        "to compare it with.")
+    return _compared(head, rows, leaders, others, comparisons, task, model, _q) + (
+        f" {_names(unscored, _q)} {_have(unscored)} no scored item (every sample failed or went "
+        f"unscored), so the verdict leaves {'it' if len(unscored) == 1 else 'them'} out."
+        if unscored else "")
+
+
+def _names(variants: list[str], quote: Callable[[str], str]) -> str:
+    if len(variants) == 1:
+        return quote(variants[0])
+    return ", ".join(quote(v) for v in variants[:-1]) + f" and {quote(variants[-1])}"
+
+
+def _have(variants: list[str]) -> str:
+    return "has" if len(variants) == 1 else "have"
+
+
+def _compared(head: str, rows: pd.DataFrame, leaders: list[str], others: list[str],
+              comparisons: pd.DataFrame, task: str, model: str,
+              _q: Callable[[str], str]) -> str:
+    """The sentence for two or more scored variants: the best (or the tie), then each
+    comparison that decides it."""
+    top = float(rows["mean"].max())
     cmp = comparisons[(comparisons["task"].astype(str) == str(task))
                       & (comparisons["model"].astype(str) == str(model))]
     adjusted = not cmp.empty and str(cmp["correction"].iloc[0]) != "none"
     if len(leaders) > 1:
-        names = ", ".join(_q(v) for v in leaders[:-1]) + f" and {_q(leaders[-1])}"
-        text = head + f"{names} tie for best ({percent(top)})"
+        text = head + f"{_names(leaders, _q)} tie for best ({percent(top)})"
     else:
         text = head + f"best is {_q(leaders[0])} ({percent(top)})"
     if not others:

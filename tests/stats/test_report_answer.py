@@ -76,6 +76,37 @@ def test_a_single_variant_has_nothing_to_compare(make_samples: Factory) -> None:
     assert "only one variant, `only`" in sentence and "nothing to compare" in sentence
 
 
+def _all_failed(df: pd.DataFrame, variant: str) -> pd.DataFrame:
+    """Every sample of ``variant`` failed (a judge with no key, a dead endpoint)."""
+    df = df.copy()
+    failed = df["variant"] == variant
+    df.loc[failed, "error"] = "AuthenticationError: 401"
+    df.loc[failed, "score_exact"] = np.nan
+    return df
+
+
+def test_a_variant_with_no_scored_item_is_named_not_silently_dropped(
+        make_samples: Factory) -> None:
+    """Three variants were run; one has no score at all. The verdict between the other two
+    stands, and the sentence says which variant it could not judge."""
+    df = make_samples(variants={"weak": 0.3, "strong": 0.85, "broken": 0.9}, n_items=200)
+    [sentence] = _sentences(_all_failed(df, "broken"))
+    assert "best is `strong`" in sentence
+    assert "significantly better than `weak`" in sentence
+    assert "`broken` has no scored item" in sentence and "leaves it out" in sentence
+    assert "every other variant" not in sentence  # broken was not beaten, only not scored
+
+
+def test_one_scored_variant_beside_unscored_ones_is_not_called_the_only_variant(
+        make_samples: Factory) -> None:
+    df = make_samples(variants={"closed": 0.6, "rag-a": 0.7, "rag-b": 0.8}, n_items=40)
+    [sentence] = _sentences(_all_failed(_all_failed(df, "rag-a"), "rag-b"))
+    assert "only one variant" not in sentence
+    assert "only `closed` has scored items" in sentence
+    assert "`rag-a` and `rag-b` have none" in sentence
+    assert "no variant is best" in sentence
+
+
 def test_the_first_screen_is_the_answer(make_samples: Factory) -> None:
     df = make_samples(variants={"weak": 0.3, "strong": 0.85}, n_items=200,
                       models={"m1": 0.0, "m2": 0.5})

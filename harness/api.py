@@ -117,20 +117,6 @@ def _ray_client(ray: tuple[str | None, int | None], plan: Plan) -> Any:
     return RayClient(address, list(plan.models.values()), workers=workers)
 
 
-def check_plan_models(plan: Any, *, warn: bool = True, judges: bool = False) -> None:
-    """Before any call: each template's format suits each model (a chat template is refused
-    for a base model), no adapter is evaluated on its own training items, and (``judges``)
-    the judges the task files name have their keys."""
-    from harness.adapter_data import check_overlap
-    from harness.preflight_judges import check_task_judges
-    from harness.prompt_format import check_formats
-
-    check_formats(plan, warn=warn)
-    check_overlap(plan, warn=warn)
-    if judges:
-        check_task_judges(plan)
-
-
 def _pairwise(alpha: float, margin: float) -> Any:
     from harness.monitor import PairwiseMonitor
 
@@ -166,7 +152,9 @@ def _run(
     preflight(experiment, results_dir=results_dir, reports_dir=reports_dir,
               models=client is None)
     plan = build_plan(experiment)
-    check_plan_models(plan, judges=client is None)  # a custom client needs no keys
+    from harness.preflight_plan import check_plan
+
+    check_plan(plan, judges=client is None)  # a custom client needs no keys
     from harness.judges.plan import build_judges
     from harness.redaction import register_model
 
@@ -384,7 +372,9 @@ def estimate(
         raise ConfigError("give an experiment file to estimate (or --resume <run-id>)")
     experiment = config if isinstance(config, ExperimentConfig) else load_experiment(Path(config))
     plan = build_plan(apply_overrides(experiment, **overrides))
-    check_plan_models(plan, warn=False)
+    from harness.preflight_plan import check_plan
+
+    check_plan(plan, warn=False)
     if old is not None:
         skip = {r["sample_id"] for r in reusable(plan, read_records(run_dir), old["run_id"])}
     return estimate_plan(plan, skip, client)

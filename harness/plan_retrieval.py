@@ -15,7 +15,7 @@ from harness.config import VariantConfig
 from harness.errors import ConfigError
 
 if TYPE_CHECKING:
-    from harness.plan import TaskPlan
+    from harness.plan import Plan, TaskPlan
 
 
 @dataclass(frozen=True)
@@ -110,3 +110,33 @@ def _search(
         for item, found in zip(task.items, results, strict=True)
     }
     return hits, titles
+
+
+def empty_contexts(plan: Plan) -> list[tuple[str, str, int, int]]:
+    """``(task, variant, items without a passage, items)`` for each RAG variant whose search
+    found nothing for some item. BM25 returns no chunk that shares no word with the query, so
+    such an item's prompt goes out with an empty context and the variant's score quietly mixes
+    answers with and without retrieval: a "RAG does not help" that is partly closed-book."""
+    empty: dict[tuple[str, str], set[str]] = {}
+    items: dict[tuple[str, str], set[str]] = {}
+    for sample in plan.samples:
+        variant = plan.variants.get(sample.variant)
+        if variant is None or not variant.config.rag:
+            continue
+        key = (sample.task, sample.variant)
+        items.setdefault(key, set()).add(sample.item.id)
+        if not sample.retrieved:
+            empty.setdefault(key, set()).add(sample.item.id)
+    return [(task, variant, len(ids), len(items[(task, variant)]))
+            for (task, variant), ids in empty.items()]
+
+
+def warn_empty_contexts(plan: Plan) -> None:
+    """One stderr line per RAG variant with items its search found nothing for."""
+    import sys
+
+    for task, variant, none, total in empty_contexts(plan):
+        print(f"harness: warning: variant '{variant}' retrieved no passage for {none} of "
+              f"{total} items of task '{task}' (no indexed chunk matches their input); those "
+              "prompts go out with an empty context, so its score mixes answers with and "
+              "without retrieval", file=sys.stderr)

@@ -249,6 +249,7 @@ def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
     has them already."""
     from harness.report.disagreements import disagreements_markdown
     from harness.report.matrix import matrix_markdown
+    from harness.report.retrieval_notes import empty_context_lines
     from harness.report.stats_sections import stats_markdown
 
     lines = _header(samples, manifest)
@@ -265,7 +266,8 @@ def render_markdown(samples: pd.DataFrame, manifest: dict[str, Any], *,
                   " Scores are percentages; intervals are 95% confidence intervals.", "",
                   _variant_table(task, samples, tables.summary, ops), "",
                   "Service time: mean seconds the model took to answer one call (for a local "
-                  "model, its share of the batch's generation, not time spent queued).", ""]
+                  "model, its share of the batch's generation, not time spent queued).", "",
+                  *empty_context_lines(samples, manifest, task)]
         lines += _factor_section(samples, task)  # next to the per-variant table
         part = samples[samples["task"] == task]  # this task's, not the last one's
         part.attrs = dict(samples.attrs)

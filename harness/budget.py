@@ -26,10 +26,13 @@ from harness.plan import Plan
 
 
 def needs_estimate(plan: Plan, *, yes: bool, force: bool) -> bool:
+    from harness.preflight_judges import task_judges
+
     experiment = plan.experiment
     judges = [j.model for j in experiment.judges]
     if experiment.pairwise is not None and experiment.pairwise.model is not None:
         judges.append(experiment.pairwise.model)
+    judges += [model for _, model in task_judges(plan)]  # a task file's judges pay too
     if all(m.model.startswith("hf/") for m in [*plan.models.values(), *judges]):
         return False
     budget = experiment.max_cost_usd is not None and not force
@@ -75,6 +78,12 @@ def check_before_run(
                 f"{estimate.calls} calls) is over max_cost_usd {budget}: raise --max-cost-usd, "
                 "lower --limit, or pass --force to run until the budget is spent "
                 "(see it first with harness estimate)")
+        elif any(u.hosted for u in estimate.unestimated):
+            metrics = ", ".join(sorted({u.metric for u in estimate.unestimated if u.hosted}))
+            print(f"harness: warning: the estimate ({money(expected)}) that max_cost_usd "
+                  f"({budget}) was checked against leaves out the judge calls of {metrics}, "
+                  "which depend on the answers; the run stops if they spend the rest "
+                  "(harness estimate shows the rule)", file=sys.stderr)
     if yes or not _above(expected, threshold):
         return
     if interactive is None:

@@ -81,6 +81,9 @@ class Estimate:
     models: list[ModelEstimate] = field(default_factory=list)
     seconds: float = 0.0
     cache: bool = True
+    # RAG metrics' judge calls that cannot be counted before the answers exist
+    # (``harness.judges.rag_estimate.Unestimated``): not in the rows nor the total.
+    unestimated: list[Any] = field(default_factory=list)
 
     @property
     def samples(self) -> int:
@@ -161,6 +164,10 @@ def estimate_plan(plan: Plan, skip: Iterable[str] = (), client: Any = None) -> E
                 row.seconds = _seconds(row, _judge_model(experiment, row),
                                        experiment.concurrency)
                 estimate.models.append(row)
+        if any("judge" in spec.args for task in plan.tasks.values() for spec in task.scorers):
+            from harness.judges.rag_estimate import unestimated
+
+            estimate.unestimated = unestimated(plan, todo)
     finally:
         if cache is not None:
             cache.close()
@@ -365,8 +372,14 @@ def format_estimate(estimate: Estimate) -> str:
         total = (f"total: {money(estimate.cost_expected)} expected, at most "
                  f"{money(estimate.cost_upper)}")
     total += f"; about {duration(estimate.seconds)}"
+    if estimate.unestimated:
+        total += "; not counting the RAG judge calls below"
     lines.append(total)
     lines += _notes(estimate)
+    if estimate.unestimated:
+        lines += ["not counted above (how many calls depends on the answers; max_cost_usd "
+                  "still stops the run when what it spends reaches the budget):",
+                  *(f"- {u.sentence()}" for u in estimate.unestimated)]
     return "\n".join(lines)
 
 

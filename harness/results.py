@@ -256,8 +256,9 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any]) -> pd
     if "scoring_error" not in frame.columns:  # runs written before scoring errors existed
         frame["scoring_error"] = None
     score_cols = [c for c in frame.columns if c.startswith("score_") and c != "score_details"]
-    if score_cols:  # an errored sample (call or scoring) has no score, whatever was written
-        frame.loc[frame["error"].notna() | frame["scoring_error"].notna(), score_cols] = math.nan
+    if score_cols:  # a failed call has no score, whatever was written; a scoring error
+        # keeps the scores of the scorers that gave them (harness.scoring.stage)
+        frame.loc[frame["error"].notna(), score_cols] = math.nan
     frame.attrs["manifest"] = manifest
     return frame
 

@@ -308,8 +308,10 @@ def _refuse_errors(rows: pd.DataFrame, column: str, manifest: dict[str, Any],
 def _entry(group: pd.DataFrame, column: str, max_output_chars: int) -> dict[str, Any]:
     """One item of one cell: its score per epoch, one output, its cluster and any error."""
     errors = [_text(e) for e in group["error"]] if "error" in group else [None] * len(group)
-    if "scoring_error" in group:  # an answer that could not be scored is excluded the same way
-        errors = [e or _text(s) for e, s in zip(errors, group["scoring_error"], strict=True)]
+    if "scoring_error" in group:  # an answer with no score here is excluded the same way; a
+        # scoring error of another scorer leaves this score standing (harness.scoring.stage)
+        errors = [e or (_text(s) if _finite(v) is None else None)
+                  for e, s, v in zip(errors, group["scoring_error"], group[column], strict=True)]
     scores = [None if err else _finite(s) for s, err in zip(group[column], errors, strict=True)]
     entry: dict[str, Any] = {"score": scores[0] if len(scores) == 1 else scores}
     outputs = [_text(o) for o, err in zip(group.get("output", [None] * len(group)), errors,

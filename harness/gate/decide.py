@@ -28,15 +28,14 @@ MIN_PAIRS = 10
 
 
 def not_scored(rows: pd.DataFrame, column: str) -> pd.Series:
-    """Samples that count as errors: a failed call, a scoring error, or no score at all."""
+    """Samples that count as errors: a failed call, or no score in ``column`` (a parser's or
+    this scorer's error, or a score that did not apply). Another scorer's error on the sample
+    does not: the score in ``column`` stands (harness.scoring.stage)."""
     import pandas as pd
 
     bad = pd.Series(False, index=rows.index)
     if "error" in rows:
         bad |= rows["error"].notna()
-    extra = rows.get("scoring_error")
-    if extra is not None and column != "scoring_error":
-        bad |= extra.map(lambda v: isinstance(v, str) and v != "")
     if column in rows:
         bad |= pd.to_numeric(rows[column], errors="coerce").isna()
     else:

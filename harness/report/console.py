@@ -20,10 +20,7 @@ def summary_table(samples: pd.DataFrame) -> str:
         return "no samples finished"
     table = summary(samples)
     failed = samples["error"].notna()
-    unscored = (samples["scoring_error"].notna() & ~failed if "scoring_error" in samples
-                else failed & False)
-    counts = samples.assign(failed=failed, unscored=unscored).groupby(
-        ["task", "model", "variant"])[["failed", "unscored"]].sum()
+    counts = samples.assign(failed=failed).groupby(["task", "model", "variant"])[["failed"]].sum()
     rows = []
     for _, row in table.sort_values(["task", "model", "mean"], ascending=[True, True, False]) \
             .iterrows():
@@ -32,7 +29,7 @@ def summary_table(samples: pd.DataFrame) -> str:
         rows.append([row["task"], row["model"], row["variant"], pct(row["mean"]),
                      f"[{pct(row['ci_low'])}, {pct(row['ci_high'])}]", int(row["n"]),
                      0 if got is None else int(got["failed"]),
-                     0 if got is None else int(got["unscored"])])
+                     int(row.get("n_scoring_errors", 0) or 0)])  # of the metric shown
     headers = ["task", "model", "variant", "score %", "95% CI", "n", "errors", "scoring errors"]
     if not any(r[-1] for r in rows):  # shown only when an answer could not be scored
         headers, rows = headers[:-1], [r[:-1] for r in rows]

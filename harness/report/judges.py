@@ -39,10 +39,10 @@ def judged_scores(samples: pd.DataFrame, task: str, data: JudgeData | None) -> l
 
 
 def _valid(samples: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Samples with this judge's score (another scorer's error leaves it standing)."""
     ok = samples[column].notna()
-    for col in ("error", "scoring_error"):
-        if col in samples.columns:
-            ok &= samples[col].isna()
+    if "error" in samples.columns:
+        ok &= samples["error"].isna()
     return samples[ok]
 
 

@@ -76,7 +76,8 @@ def _variant_table(task: str, samples: pd.DataFrame, table: pd.DataFrame,
             row["model"], row["variant"], pct(row["mean"]),
             f"[{pct(row['ci_low'])}, {pct(row['ci_high'])}]", method, int(row["n"]),
             int(op["errors"]) if op is not None else 0,
-            int(op["scoring_errors"]) if op is not None else 0,
+            int(row.get("n_scoring_errors", 0) or 0),  # of this metric (a scorer's error
+            # elsewhere leaves this score standing)
             _num(op, "input_tokens"), _num(op, "output_tokens"), _num(op, "latency_s", 2),
             retrieval,
         ])
@@ -119,8 +120,9 @@ def _scoring_errors(samples: pd.DataFrame) -> list[str]:
     rows = [[n, task, model, variant, md_inline(str(err), 160)]
             for (task, model, variant, err), n in counts.sort_values(ascending=False)
             .head(10).items()]
-    return ["", f"{len(bad)} answers could not be scored (a parser or scorer raised on them); "
-            "they are excluded from every score.", "",
+    return ["", f"{len(bad)} answers met a parser or scorer error: a parser's error excludes "
+            "the answer from every score, a scorer's from that scorer's scores only (the other "
+            "scorers' scores of the answer still count).", "",
             markdown_table(["count", "task", "model", "variant", "scoring error"], rows,
                            "rllll")]
 

@@ -31,10 +31,7 @@ def other_score_names(part: pd.DataFrame, task: str) -> list[str]:
                                                                                dict) else []
     judged = {f"{SCORE_PREFIX}{e.get('name')}" for e in entries
               if isinstance(e, dict) and e.get("type") == "judge"}
-    ok = part
-    for col in ("error", "scoring_error"):
-        if col in ok.columns:
-            ok = ok[ok[col].isna()]
+    ok = part[part["error"].isna()] if "error" in part.columns else part
     return [c.removeprefix(SCORE_PREFIX) for c in part.columns
             if str(c).startswith(SCORE_PREFIX) and c != "score_details"  # a record field
             and primary is not None and c != primary.column and c not in judged

@@ -7,7 +7,11 @@ raw output into ``answer``, then every scorer of the task sees the record (answe
 Sync scorers run inline (a string match costs microseconds); async ones (a judge calling a
 model) are awaited together, at most ``concurrency`` at a time across the whole stage.
 Whatever a parser or scorer raises, or a result the stage cannot read, is that sample's
-``scoring_error`` (``Type: message (in scorer 'x')``), never the end of the run.
+``scoring_error`` (``Type: message (in scorer 'x')``), never the end of the run. A parser's
+error leaves the sample without any score; a scorer's leaves it without that scorer's scores
+only: the other scorers' scores stand, so a judge that fails on some answers does not take
+their string-match scores (often the primary metric) with it and bias that metric toward the
+answers the judge could read.
 """
 
 from __future__ import annotations
@@ -171,8 +175,8 @@ class ScoringStage:
             try:
                 result = scorer.fn(record)
             except Exception as exc:
-                _close_all(pending)
-                return Scored(answer=record.answer, error=_in(exc, scorer))
+                results.append((scorer, _Failed(exc)))
+                continue
             if inspect.isawaitable(result):
                 pending.append((scorer, result))
             else:
@@ -184,7 +188,7 @@ class ScoringStage:
                 if isinstance(result, BaseException):
                     if not isinstance(result, Exception):
                         raise result  # cancellation, KeyboardInterrupt: not a scoring error
-                    return Scored(answer=record.answer, error=_in(result, scorer))
+                    result = _Failed(result)
                 results.append((scorer, result))
             order = {id(s): n for n, s in enumerate(scorers)}
             results.sort(key=lambda pair: order[id(pair[0])])
@@ -244,21 +248,27 @@ def _in(exc: BaseException, scorer: StageScorer) -> str:
     return f"{short_error(exc)} (in scorer '{scorer.name}')"
 
 
-def _close_all(pending: list[tuple[StageScorer, Any]]) -> None:
-    """Close coroutines that will not be awaited (no 'never awaited' warning)."""
-    for _, awaitable in pending:
-        close = getattr(awaitable, "close", None)
-        if close is not None:
-            close()
+@dataclass(frozen=True)
+class _Failed:
+    """What a scorer raised, in place of its result."""
+
+    exc: Exception
 
 
 def _collect(answer: str | None, results: list[tuple[StageScorer, Any]]) -> Scored:
+    """The scores of every scorer that gave them; the first failure (in the task's scorer
+    order) is the record's ``scoring_error``, and says how many other scorers failed too."""
     scored = Scored(answer=answer)
+    failures: list[str] = []
     for scorer, result in results:
+        if isinstance(result, _Failed):
+            failures.append(_in(result.exc, scorer))
+            continue
         try:
             named = named_scores(result, scorer.name)
         except Exception as exc:
-            return Scored(answer=answer, error=_in(exc, scorer))
+            failures.append(_in(exc, scorer))
+            continue
         for name, score in named.items():
             if name in scored.scores:
                 return Scored(answer=answer, error=f"ValueError: two scorers both return a "
@@ -269,6 +279,10 @@ def _collect(answer: str | None, results: list[tuple[StageScorer, Any]]) -> Scor
                 detail = _detail(score)
                 if detail:
                     scored.details[name] = detail
+    if failures:
+        more = len(failures) - 1
+        scored.error = failures[0] + (f" (and {more} more scorer{'s' if more > 1 else ''} "
+                                      "failed)" if more else "")
     return scored
 
 

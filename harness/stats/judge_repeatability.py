@@ -45,14 +45,13 @@ class Repeatability:
 
 
 def verdict_lists(samples: pd.DataFrame, name: str) -> list[list[float]]:
-    """Per sample without an error, the verdicts of judge ``name`` by judge epoch, read from
-    ``score_details[name].metadata.verdicts`` (the judges' record of every epoch)."""
+    """Per sample whose call did not fail, the verdicts of judge ``name`` by judge epoch, read
+    from ``score_details[name].metadata.verdicts`` (the judges' record of every epoch; absent
+    where that judge failed, whatever another scorer did)."""
     if "score_details" not in samples.columns:
         return []
     ok = samples["error"].isna() if "error" in samples.columns else pd.Series(True,
                                                                               samples.index)
-    if "scoring_error" in samples.columns:
-        ok &= samples["scoring_error"].isna()
     out = []
     for details in samples.loc[ok, "score_details"]:
         entry: Any = details.get(name) if isinstance(details, dict) else None

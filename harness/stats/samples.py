@@ -6,10 +6,12 @@ the rules live in one place:
 * the metric of a task is the one named by the caller, else the first scorer the manifest lists
   for the task, else the first ``score_*`` column that has values for the task;
 * its kind is the manifest's, else ``binary`` when every finite value is 0 or 1;
-* a sample with a non-null ``error`` (the call failed) or ``scoring_error`` (its answer broke a
-  parser or scorer) is excluded from every score and only counted: ``n_errors`` counts both,
-  ``n_scoring_errors`` the second kind alone; a sample with no error but no score (the scorer
-  did not apply) is excluded too;
+* a sample with a non-null ``error`` (the call failed) is excluded from every score and only
+  counted; one with a ``scoring_error`` (its answer broke a parser or a scorer) is excluded,
+  and counted, for each metric it has no score for (all of them after a parser's error, the
+  failing scorer's after a scorer's; the other scorers' scores count): ``n_errors`` counts
+  both kinds, ``n_scoring_errors`` the second alone; a sample with no error but no score (the
+  scorer did not apply) is excluded too;
 * an item's cluster is the first non-null ``cluster`` among its samples; items with none are
   clusters of their own.
 """
@@ -120,7 +122,8 @@ def _long_frame(df: pd.DataFrame, keys: list[str], pair_on: str, column: str) ->
     long["score"] = pd.to_numeric(df[column], errors="coerce").astype(float)
     none = np.zeros(len(df), dtype=bool)
     call = df["error"].notna().to_numpy(dtype=bool) if "error" in df.columns else none
-    scoring = (df["scoring_error"].notna().to_numpy(dtype=bool)
+    missing = ~np.isfinite(long["score"].to_numpy(dtype=float))
+    scoring = (df["scoring_error"].notna().to_numpy(dtype=bool) & missing  # this metric's
                if "scoring_error" in df.columns else none)
     long["is_scoring_error"] = scoring & ~call
     long["is_error"] = call | scoring

@@ -219,3 +219,27 @@ def test_compare_fails_on_regression_only_when_asked_and_refuses_unfinished_runs
     assert main(["baseline", "save", worse, "--to", "b.json"]) == 3
     err = capsys.readouterr().err
     assert err.count("did not finish (status: stopped)") == 3 and not Path("b.json").exists()
+
+
+def test_a_secondary_scorer_failing_on_half_the_answers_does_not_fail_the_primary_gate(
+        project: GateProject, capsys: pytest.CaptureFixture[str]) -> None:
+    """Its errors are its own: before, every sample it raised on lost its exact_match score
+    too, and half the cell counted as errors against the primary metric's gate."""
+    baseline = _baseline(project, capsys)
+    task = project.root / "tasks" / "toy"
+    (task / "grading.py").write_text(
+        "def picky(record):\n"
+        "    if int(record.item_id[1:]) % 2 == 0:\n"
+        "        raise ValueError('cannot grade this one')\n"
+        "    return 1.0\n", encoding="utf-8")
+    text = (task / "task.yaml").read_text(encoding="utf-8")
+    (task / "task.yaml").write_text(text.replace("scorers: [exact_match]",
+                                                 "scorers: [exact_match, 'grading:picky']"),
+                                    encoding="utf-8")
+    code = main(["check", str(project.experiment()), "--baseline", str(baseline), "--quiet",
+                 "--no-report", "--max-drop", "0.1", "--json", "check.json"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    cells = json.loads(Path("check.json").read_text())["cells"]
+    assert {c["status"] for c in cells} == {"pass"}, cells
+    assert all(c["n_pairs"] == N_ITEMS and c["n_errors"] == 0 for c in cells), cells

@@ -81,11 +81,17 @@ def test_malformed_verdicts_are_scoring_errors_and_the_run_completes(
     bad = samples[samples["item_id"] == "t3"]
     assert len(bad) == 2 and bad["scoring_error"].str.contains(
         r"VerdictError: judge 'correct': no 'VERDICT: \.\.\.' line").all()
-    assert bad["score_correct"].isna().all() and bad["score_numeric"].isna().all()
+    # the judge's score is missing; the string scorer's, which never read the verdict, stands
+    assert bad["score_correct"].isna().all() and bad["score_numeric"].isin([0.0, 1.0]).all()
     good = samples[samples["item_id"] != "t3"]
     assert good["scoring_error"].isna().all()
     assert good["score_correct"].tolist() == good["score_numeric"].tolist()
     assert manifest["status"] == "complete"
+    items = samples["item_id"].nunique()
+    numeric = harness.summary(samples, metric="numeric")
+    judged = harness.summary(samples, metric="correct")
+    assert (numeric["n"] == items).all() and (numeric["n_scoring_errors"] == 0).all()
+    assert (judged["n"] == items - 1).all() and (judged["n_scoring_errors"] == 1).all()
 
 
 def test_a_rerun_takes_every_judge_answer_from_the_cache(
@@ -317,4 +323,5 @@ def test_a_judge_cut_off_before_its_verdict_says_so(tmp_path: Path, add_task: Pa
         samples = _run(exp, tmp_path)
     assert samples["scoring_error"].str.contains(
         "cut off at max_tokens before its verdict: raise the judge's max_tokens").all()
-    assert samples["score_numeric"].isna().all()  # a scoring error keeps the sample out
+    assert samples["score_correct"].isna().all()  # no verdict, no judge score
+    assert samples["score_numeric"].notna().all()  # the string scorer's score stands

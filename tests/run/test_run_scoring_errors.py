@@ -4,8 +4,8 @@ A loopback model sends, for some items, the answers that used to abort every cal
 lone UTF-16 surrogate, JSON nested 100,000 deep, a 5,000-digit integer, and an answer that
 makes a scorer raise. The run must finish with every other sample scored; the odd answers are
 stored losslessly, scored where they can be and otherwise recorded as scoring errors (kept out
-of the scores, counted in the report with the exception's type and message); the cache and the
-results file agree, and a resume pays for nothing again.
+of the failing scorer's scores, counted in the report with the exception's type and message);
+the cache and the results file agree, and a resume pays for nothing again.
 """
 
 from __future__ import annotations
@@ -104,16 +104,19 @@ def test_odd_answers_are_scored_or_recorded_and_the_run_finishes(
         assert by[("raw", "q2")]["score_json_valid"] == 0.0  # deeper than the JSON limit
         assert by[("raw", "q3")]["score_json_valid"] == 1.0  # valid JSON, huge number
         assert by[("zero-shot", "q3")]["score_json_fields"] == 0.0  # 777... is not 3
-        # ...and recorded as a scoring error, out of every score, where a scorer raised
+        # ...and recorded as a scoring error where a scorer raised: out of that scorer's
+        # score, while the other scorers' scores of the same answer stand
         for variant in ("zero-shot", "raw"):
             row = by[(variant, "q4")]
             assert row["scoring_error"].startswith("ValueError: cannot handle")
-            assert all(row[c] != row[c] for c in ("score_json_fields", "score_json_valid",
-                                                   "score_fragile"))  # NaN
-        summary = harness.summary(samples, metric="json_valid").set_index("variant")
-        assert summary.loc["raw", "n"] == N_ITEMS - 1
-        assert summary.loc["raw", "n_scoring_errors"] == 1
-        assert summary.loc["raw", "n_errors"] == 1  # excluded, as a failed call would be
+            assert row["score_fragile"] != row["score_fragile"]  # NaN
+            assert row["score_json_fields"] == 1.0 and row["score_json_valid"] == 1.0
+        fragile = harness.summary(samples, metric="fragile").set_index("variant")
+        assert fragile.loc["raw", "n"] == N_ITEMS - 1
+        assert fragile.loc["raw", "n_scoring_errors"] == 1
+        assert fragile.loc["raw", "n_errors"] == 1  # excluded, as a failed call would be
+        valid = harness.summary(samples, metric="json_valid").set_index("variant")
+        assert valid.loc["raw", "n"] == N_ITEMS and valid.loc["raw", "n_scoring_errors"] == 0
 
         # stored losslessly: the surrogates come back exactly from the results file; the
         # DataFrame (pandas strings are UTF-8) shows them as their escapes, not dropped
@@ -125,9 +128,12 @@ def test_odd_answers_are_scored_or_recorded_and_the_run_finishes(
 
         # the report counts and names the scoring errors
         report = Path(samples.attrs["report"]).read_text(encoding="utf-8")
-        assert "2 answers could not be scored" in report
+        assert "2 answers met a parser or scorer error" in report
         assert "ValueError: cannot handle" in report
-        assert "| scoring errors |" in report
+        # the primary metric's table: q4 is scored there (its scorer did not raise), so n is 10
+        # and no scoring error is counted against it
+        assert re.search(r"\| raw \| [^|]+ \| [^|]+ \| [^|]+ \| 10 \| 0 \|", report), report
+        assert "| scoring errors |" not in report.split("## Errors")[0]
 
         # the cache kept every answer, the surrogate one included: a second run asks nothing
         again = harness.run(exp, results_dir=tmp_path / "again", reports_dir=None, quiet=True)

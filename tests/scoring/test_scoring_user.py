@@ -104,7 +104,7 @@ def test_an_async_user_scorer_is_awaited(tmp_path: Path, key: str) -> None:
     assert means["count"].tolist() == [N_ITEMS, N_ITEMS]
 
 
-def test_a_scorer_that_raises_on_one_sample_is_its_scoring_error_and_the_run_completes(
+def test_a_scorer_that_raises_on_one_sample_is_its_scoring_error_alone_and_the_run_completes(
         tmp_path: Path, key: str) -> None:
     with LoopbackServer(careful_adder) as server:
         samples = _run(tmp_path, server.url,
@@ -118,15 +118,24 @@ def test_a_scorer_that_raises_on_one_sample_is_its_scoring_error_and_the_run_com
     assert first == "ZeroDivisionError: t7 is cursed (in scorer 'fragile')"
     assert errors.loc[("hasty", "t8"), "scoring_error"].startswith("KeyError: ")
     assert "(in scorer 'afragile')" in errors.loc[("hasty", "t8"), "scoring_error"]
-    # every other sample is scored, right where the model was right
+    # every sample keeps the scores its other scorers gave, right where the model was right:
+    # the primary metric (numeric) loses no item to a failure of another scorer
+    careful, hasty = samples["variant"] == "careful", samples["variant"] == "hasty"
+    assert (samples.loc[careful, "score_numeric"] == 1.0).all()
+    assert (samples.loc[hasty, "score_numeric"] == 0.0).all()
+    assert samples.loc[samples["item_id"] == "t8", "score_fragile"].eq(1.0).all()
+    assert samples.loc[samples["item_id"] == "t7", "score_afragile"].eq(1.0).all()
     ok = samples[samples["scoring_error"].isna()]
     assert len(ok) == 2 * (N_ITEMS - 2)
-    assert (ok.loc[ok["variant"] == "careful", "score_numeric"] == 1.0).all()
-    assert (ok.loc[ok["variant"] == "hasty", "score_numeric"] == 0.0).all()
     assert (ok["score_fragile"] == 1.0).all() and (ok["score_afragile"] == 1.0).all()
-    summary = harness.summary(samples).set_index("variant")
-    assert summary.loc["careful", "n_scoring_errors"] == 2
-    assert summary.loc["careful", "n"] == N_ITEMS - 2
+    primary = harness.summary(samples).set_index("variant")
+    assert primary.loc["careful", "n"] == N_ITEMS and primary.loc["careful", "mean"] == 1.0
+    assert primary.loc["careful", "n_scoring_errors"] == 0
+    # and each failing scorer's metric counts its own error, on its item alone
+    for metric in ("fragile", "afragile"):
+        own = harness.summary(samples, metric=metric).set_index("variant")
+        assert own.loc["careful", "n"] == N_ITEMS - 1, metric
+        assert own.loc["careful", "n_scoring_errors"] == 1, metric
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -169,3 +178,69 @@ def test_user_modules_of_two_tasks_do_not_collide(tmp_path: Path) -> None:
     one, _ = resolve("grading:score", tmp_path / "tasks" / "one" / "task.yaml")
     two, _ = resolve("grading:score", tmp_path / "tasks" / "two" / "task.yaml")
     assert (one(None), two(None)) == (0.25, 0.75)
+
+
+CHOKES = '''
+def pedantic(record):
+    """A secondary scorer (a judge, say) that chokes on the hasty variant's wrong answers."""
+    want = record.fields["a"] + record.fields["b"]
+    if record.variant == "hasty" and record.answer != str(want):
+        raise ValueError("cannot read this answer")
+    return 1.0
+'''
+
+
+def _alternating(messages: list[dict[str, str]], body: dict) -> str:
+    """Both variants right on half the items, on different halves: equal by construction."""
+    import re
+
+    a, b = (int(x) for x in re.findall(r"What is (\d+) \+ (\d+)\?",
+                                       messages[-1]["content"])[-1])
+    careful = any("careful" in m["content"] for m in messages if m["role"] == "system")
+    right = (a % 2 == 0) == careful
+    return f"The answer is {a + b if right else a + b + 1}."
+
+
+def test_a_scorer_failing_on_one_variants_wrong_answers_does_not_make_it_the_winner(
+        tmp_path: Path, key: str) -> None:
+    """Before, a scoring error took every score of the sample: the primary metric of the
+    variant whose wrong answers broke a secondary scorer was computed on its right answers
+    alone, and the report called it significantly better than an equal variant."""
+    with LoopbackServer(_alternating) as server:
+        exp = write_project(tmp_path, server.url, scorers="[numeric, grading:pedantic]",
+                            module=CHOKES)
+        samples = harness.run(exp, results_dir=tmp_path / "results",
+                              reports_dir=tmp_path / "reports", quiet=True)
+    assert samples["scoring_error"].notna().sum() == N_ITEMS // 2  # hasty's wrong answers
+    primary = harness.summary(samples).set_index("variant")
+    assert primary.loc["careful", "mean"] == primary.loc["hasty", "mean"] == 0.5  # the truth
+    assert (primary["n"] == N_ITEMS).all()
+    pair = harness.compare(samples).iloc[0]
+    assert pair["diff"] == 0 and pair["p_value"] > 0.5
+    report = next((tmp_path / "reports").glob("*.md")).read_text(encoding="utf-8")
+    verdict = next(line for line in report.splitlines() if line.startswith("- `add` / "))
+    assert "tie for best" in verdict and "significantly better" not in verdict, verdict
+
+
+def test_the_primary_metrics_own_scoring_errors_are_counted_in_its_tables(
+        tmp_path: Path, key: str) -> None:
+    """fragile is primary here and raises on t7; numeric's scores of t7 stand."""
+    from harness.report.console import summary_table
+
+    with LoopbackServer(careful_adder) as server:
+        exp = write_project(tmp_path, server.url, scorers="[grading:fragile, numeric]",
+                            module=FRAGILE)
+        samples = harness.run(exp, results_dir=tmp_path / "results",
+                              reports_dir=tmp_path / "reports", quiet=True)
+    primary = harness.summary(samples).set_index("variant")
+    assert (primary["n"] == N_ITEMS - 1).all() and (primary["n_scoring_errors"] == 1).all()
+    report = next((tmp_path / "reports").glob("*.md")).read_text(encoding="utf-8")
+    table = report.split("## Task `add`", 1)[1].split("Service time", 1)[0]
+    assert "| scoring errors |" in table
+    for variant in ("careful", "hasty"):
+        row = next(line for line in table.splitlines() if f"| {variant} |" in line)
+        assert f"| {N_ITEMS - 1} | 0 | 1 |" in row, row  # n, errors, scoring errors
+    console = summary_table(samples)
+    assert "scoring errors" in console
+    rows = [line.split() for line in console.splitlines() if line.startswith("add   ")]
+    assert len(rows) == 2 and all(r[-3:] == [str(N_ITEMS - 1), "0", "1"] for r in rows), console

@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -110,15 +110,29 @@ def check_hosted(models: list[tuple[Where, ModelConfig]]) -> None:
 Where = Callable[[str], dict[str, Any]]
 
 
-def check_judge_models(experiment: ExperimentConfig) -> None:
-    """:func:`check_models` for the experiment's judges alone (``harness score`` calls them,
-    not the models under test, whose keys may be gone by then)."""
-    check_hosted(_hosted(experiment, judges_only=True))
+def check_judge_models(experiment: ExperimentConfig, used: Collection[str],
+                       pairwise: bool) -> None:
+    """:func:`check_models` for the experiment's judges that a re-scoring calls (``harness
+    score``): those named in ``used``, and the pairwise judge's own model when ``pairwise``.
+    Not the models under test, nor a judge ``--scorers`` left out: their keys may be gone by
+    then, and nothing will call them."""
+    names = [j.name for j in experiment.judges]
+    config = experiment.pairwise
+    if pairwise and config is not None and config.judge is not None:
+        used = {*used, config.judge}  # its model is that judge's
+
+    def keep(loc: tuple[str | int, ...]) -> bool:
+        if loc[0] == "judges":
+            return names[int(loc[1])] in used
+        return loc[0] == "pairwise" and pairwise
+
+    check_hosted(_hosted(experiment, keep=keep))
 
 
-def _hosted(experiment: ExperimentConfig, *, judges_only: bool = False,
+def _hosted(experiment: ExperimentConfig, *,
+            keep: Callable[[tuple[str | int, ...]], bool] | None = None,
             ) -> list[tuple[Where, ModelConfig]]:
-    """Every model the run calls (``_all_models``; its judges alone with ``judges_only``), or
+    """Every model the run calls (``_all_models``; those whose place ``keep`` accepts), or
     each deployment (``label@index``) of one that lists them, with a function that says where
     a key of it was written: the deployment's own key when it sets it, else the entry's,
     else the deployment itself."""
@@ -126,7 +140,7 @@ def _hosted(experiment: ExperimentConfig, *, judges_only: bool = False,
 
     out: list[tuple[Where, ModelConfig]] = []
     for loc, model in _all_models(experiment):
-        if judges_only and loc[0] == "models":
+        if keep is not None and not keep(loc):
             continue
         if not model.deployments:
             out.append((lambda key, at=loc: experiment.locate(*at, key), model))

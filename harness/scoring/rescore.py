@@ -132,8 +132,9 @@ def score(
             from harness.preflight import check_judge_models
             from harness.preflight_judges import check_task_judges
 
-            check_judge_models(config)
-            check_task_judges(plan)
+            check_judge_models(config, used={j.name for j in judges.judges} if judges else (),
+                               pairwise=judges is not None and judges.pairwise is not None)
+            check_task_judges(plan)  # the selected scorers' judges only
         stack, cache, inner = build_client(config, client)
         work = _rescore(plan, stack, records, run_dir, scoring, judges, quiet)
         try:

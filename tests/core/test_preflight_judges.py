@@ -109,3 +109,24 @@ def test_rescoring_checks_the_judges_it_calls_and_not_the_models_it_does_not(
                               env={JUDGE_ENV: "sk-judge-test", KEY_ENV: ""})
         assert done.returncode == 0, done.stderr[-2000:]
         assert server.stats()["requests"] > asked  # the judge graded the run's samples
+
+
+def test_rescoring_without_the_judge_does_not_need_its_key(
+        tmp_path: Path, add_task: Path) -> None:
+    """``harness score --scorers numeric`` calls no judge: a judge it leaves out may have lost
+    its key (the check above applies to the judges a re-scoring calls, no others)."""
+    with LoopbackServer() as server:
+        model = (f"{{model: openai/judge-model, api_base: '{server.url}/v1', "
+                 f"api_key_env: {JUDGE_ENV}}}")
+        path = experiment(tmp_path, server.url)
+        path.write_text(path.read_text(encoding="utf-8") + "judges:\n  - {name: quality, "
+                        f"model: {model}, rubric: correctness}}\n", encoding="utf-8")
+        done, _ = harness_cli(tmp_path, "run", str(path), "--quiet",
+                              env={JUDGE_ENV: "sk-judge-test"})
+        assert done.returncode == 0, done.stderr[-2000:]
+        run_dir = next((tmp_path / "results").iterdir())
+        asked = server.stats()["requests"]
+        done, _ = harness_cli(tmp_path, "score", str(run_dir), "--scorers", "numeric",
+                              env={JUDGE_ENV: "", KEY_ENV: ""})
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert server.stats()["requests"] == asked  # nothing was called

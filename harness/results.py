@@ -259,6 +259,14 @@ def records_frame(records: list[dict[str, Any]], manifest: dict[str, Any]) -> pd
     if score_cols:  # a failed call has no score, whatever was written; a scoring error
         # keeps the scores of the scorers that gave them (harness.scoring.stage)
         frame.loc[frame["error"].notna(), score_cols] = math.nan
+    if len(records) == len(frame) and frame["scoring_error"].notna().any():
+        # Which scores each scoring error took: a name absent from the record's scores
+        # (its scorer raised, or the parser did), unlike a name held as None (the scorer did
+        # not apply). The statistics count a sample against a metric only for the first.
+        names = [c.removeprefix("score_") for c in score_cols]
+        frame["scoring_failed"] = [
+            tuple(n for n in names if n not in (r.get("scores") or {}))
+            if r.get("scoring_error") is not None else None for r in records]
     frame.attrs["manifest"] = manifest
     return frame
 

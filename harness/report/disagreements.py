@@ -44,17 +44,18 @@ def first_outputs(samples: pd.DataFrame) -> pd.DataFrame:
 
 
 def parsed_answer(row: pd.Series | None) -> str | None:
-    """What the parser made of an output, as shown beside it: the answer, ``[scoring error]
-    <message>`` when parsing or scoring raised, None when there was no answer (a failed call).
+    """What the parser made of an output, as shown beside it: the answer (the metric scored it
+    even when another scorer raised on it), ``[scoring error] <message>`` when parsing raised
+    and there is no answer, None when there was no answer (a failed call).
 
     Shown so that a parser that loses a sign or a digit is visible at a glance."""
     if row is None:
         return None
-    error = row.get("scoring_error")
-    if isinstance(error, str) and error:
-        return f"[scoring error] {error}"
     answer = row.get("answer")
-    return answer if isinstance(answer, str) else None
+    if isinstance(answer, str):
+        return answer
+    error = row.get("scoring_error")
+    return f"[scoring error] {error}" if isinstance(error, str) and error else None
 
 
 def _cell(mark: str, row: pd.Series | None) -> Markdown:

@@ -9,9 +9,10 @@ the rules live in one place:
 * a sample with a non-null ``error`` (the call failed) is excluded from every score and only
   counted; one with a ``scoring_error`` (its answer broke a parser or a scorer) is excluded,
   and counted, for each metric it has no score for (all of them after a parser's error, the
-  failing scorer's after a scorer's; the other scorers' scores count): ``n_errors`` counts
-  both kinds, ``n_scoring_errors`` the second alone; a sample with no error but no score (the
-  scorer did not apply) is excluded too;
+  failing scorer's after a scorer's, as ``scoring_failed`` lists when the frame has it; the
+  other scorers' scores count): ``n_errors`` counts both kinds, ``n_scoring_errors`` the
+  second alone; a sample with no error but no score (the scorer did not apply) is excluded
+  too, and not counted;
 * an item's cluster is the first non-null ``cluster`` among its samples; items with none are
   clusters of their own.
 """
@@ -99,9 +100,8 @@ def resolve_metric(df: pd.DataFrame, task: str, metric: str | None = None) -> Me
         if column not in df.columns:
             names = ", ".join(c.removeprefix(SCORE_PREFIX) for c in columns)
             raise StatsError(f"no scorer named {metric!r} in this run; it has: {names}")
-        ok_rows = rows
-        for col in ("error", "scoring_error"):
-            ok_rows = ok_rows[ok_rows[col].isna()] if col in ok_rows.columns else ok_rows
+        # another scorer's error leaves this metric's scores standing: only failed calls go
+        ok_rows = rows[rows["error"].isna()] if "error" in rows.columns else rows
         if len(ok_rows) and not ok_rows[column].notna().any():
             return None
     else:
@@ -125,6 +125,10 @@ def _long_frame(df: pd.DataFrame, keys: list[str], pair_on: str, column: str) ->
     missing = ~np.isfinite(long["score"].to_numpy(dtype=float))
     scoring = (df["scoring_error"].notna().to_numpy(dtype=bool) & missing  # this metric's
                if "scoring_error" in df.columns else none)
+    if "scoring_failed" in df.columns:  # a score that did not apply is not one it took
+        name = column.removeprefix(SCORE_PREFIX)
+        scoring = scoring & df["scoring_failed"].map(
+            lambda took: not isinstance(took, (tuple, list)) or name in took).to_numpy(bool)
     long["is_scoring_error"] = scoring & ~call
     long["is_error"] = call | scoring
     long["cluster"] = df["cluster"] if "cluster" in df.columns else None

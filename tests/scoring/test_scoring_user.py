@@ -220,6 +220,10 @@ def test_a_scorer_failing_on_one_variants_wrong_answers_does_not_make_it_the_win
     report = next((tmp_path / "reports").glob("*.md")).read_text(encoding="utf-8")
     verdict = next(line for line in report.splitlines() if line.startswith("- `add` / "))
     assert "tie for best" in verdict and "significantly better" not in verdict, verdict
+    # where the variants disagree, the report shows the answers the metric scored, not the
+    # secondary scorer's error in their place
+    shown = [line for line in report.splitlines() if line.startswith("|") and "answer **" in line]
+    assert shown and not any("scoring error" in line for line in shown)
 
 
 def test_the_primary_metrics_own_scoring_errors_are_counted_in_its_tables(
@@ -244,3 +248,40 @@ def test_the_primary_metrics_own_scoring_errors_are_counted_in_its_tables(
     assert "scoring errors" in console
     rows = [line.split() for line in console.splitlines() if line.startswith("add   ")]
     assert len(rows) == 2 and all(r[-3:] == [str(N_ITEMS - 1), "0", "1"] for r in rows), console
+
+
+APPLIES = '''
+def sometimes(record):
+    """Applies to level-0 items only (None elsewhere: a RAG metric on an item without
+    passages, say)."""
+    return 1.0 if record.fields["level"] == 0 else None
+
+
+def hasty_only(record):
+    """Applies to one variant only (as faithfulness applies to the RAG variants only)."""
+    return 1.0 if record.variant == "hasty" else None
+
+
+def judgey(record):
+    if record.variant == "hasty":
+        raise ValueError("judge could not read this answer")
+    return 1.0
+'''
+
+
+def test_a_score_that_did_not_apply_is_not_another_scorers_scoring_error(
+        tmp_path: Path, key: str) -> None:
+    with LoopbackServer(careful_adder) as server:
+        samples = _run(tmp_path, server.url, module=APPLIES,
+                       scorers="[numeric, grading:sometimes, grading:hasty_only, grading:judgey]")
+    assert samples.loc[samples["variant"] == "hasty", "scoring_error"].notna().all()
+    level_zero = sum(1 for i in range(N_ITEMS) if i % 3 == 0)
+    sometimes = harness.summary(samples, metric="sometimes").set_index("variant")
+    assert (sometimes["n"] == level_zero).all()  # it scored every level-0 item of both
+    assert (sometimes["n_scoring_errors"] == 0).all()  # and never raised
+    # a metric whose every score sits on a sample another scorer raised on is still found
+    hasty_only = harness.summary(samples, metric="hasty_only").set_index("variant")
+    assert hasty_only.loc["hasty", "n"] == N_ITEMS
+    assert hasty_only.loc["hasty", "n_scoring_errors"] == 0
+    judgey = harness.summary(samples, metric="judgey").set_index("variant")
+    assert judgey.loc["hasty", "n"] == 0 and judgey.loc["hasty", "n_scoring_errors"] == N_ITEMS

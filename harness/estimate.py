@@ -157,12 +157,13 @@ def estimate_plan(plan: Plan, skip: Iterable[str] = (), client: Any = None) -> E
             _fill(row, plan.models[label], fresh[label], experiment.max_tokens)
             row.seconds = _seconds(row, plan.models[label], experiment.concurrency)
         estimate.models = list(per_model.values())
-        if experiment.judges or experiment.pairwise is not None:  # their calls, one row each
+        rubric_in_tasks = any(spec.type == "judge" for task in plan.tasks.values()
+                              for spec in task.scorers)  # a task file's type: judge too
+        if experiment.judges or experiment.pairwise is not None or rubric_in_tasks:
             from harness.judges.estimate import judge_rows
 
             for row in judge_rows(plan, todo, per_model, cache, client):
-                row.seconds = _seconds(row, _judge_model(experiment, row),
-                                       experiment.concurrency)
+                row.seconds = _seconds(row, _judge_model(plan, row), experiment.concurrency)
                 estimate.models.append(row)
         if any("judge" in spec.args for task in plan.tasks.values() for spec in task.scorers):
             from harness.judges.rag_estimate import unestimated
@@ -176,11 +177,16 @@ def estimate_plan(plan: Plan, skip: Iterable[str] = (), client: Any = None) -> E
     return estimate
 
 
-def _judge_model(experiment: Any, row: ModelEstimate) -> ModelConfig:
-    """The model of a judge's estimate row (its limits set how fast its calls can go)."""
+def _judge_model(plan: Any, row: ModelEstimate) -> ModelConfig:
+    """The model of a judge's estimate row (its limits set how fast its calls can go): the
+    experiment's judges, the pairwise judge, a task file's judges, or a model under test."""
+    from harness.preflight_judges import task_judges
+
+    experiment = plan.experiment
     models = [j.model for j in experiment.judges]
     if experiment.pairwise is not None and experiment.pairwise.model is not None:
         models.append(experiment.pairwise.model)
+    models += [model for _, model in task_judges(plan)]
     return next(m for m in [*models, *experiment.models] if m.model == row.model)
 
 

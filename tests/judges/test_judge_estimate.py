@@ -67,3 +67,28 @@ def test_a_rerun_of_a_judged_experiment_is_estimated_from_the_cache(
         exp.write_text(exp.read_text() + "max_cost_usd: 0.0001\n")
         harness.run(exp, results_dir=tmp_path / "r", reports_dir=None, quiet=True)
         assert loop.stats()["requests"] == sent
+
+
+def test_a_judge_written_in_the_task_file_is_estimated_and_budgeted_the_same(
+        tmp_path: Path, add_task: Path, key: str) -> None:
+    """Without experiment judges:, a task file's type: judge scorer had no estimate row, so
+    max_cost_usd was checked against the models alone and the run paid its judge silently."""
+    with LoopbackServer(student) as loop:
+        path = add_task / "task.yaml"
+        text = path.read_text(encoding="utf-8")
+        assert "scorers: [numeric, exact_match]\n" in text
+        path.write_text(text.replace(
+            "scorers: [numeric, exact_match]\n",
+            "scorers:\n  - numeric\n  - exact_match\n"
+            f"  - {{name: quality, judge: {{model: openai/gpt-4o, api_base: '{loop.url}/v1'}}, "
+            "rubric: correctness, grade: 1-5, epochs: 2, temperature: 0.5}\n"),
+            encoding="utf-8")
+        exp = write_experiment(tmp_path, loop.url, limit=6, judges="",
+                               extra="max_cost_usd: 0.05\n")
+        estimate = estimate_run(exp)
+        rows = {m.label: m for m in estimate.models}
+        assert rows["judge quality"].calls == 12 * 2  # 12 samples, 2 judge epochs each
+        assert rows["judge quality"].model == "openai/gpt-4o"
+        with pytest.raises(ConfigError, match=r"over max_cost_usd 0\.05"):
+            harness.run(exp, results_dir=tmp_path / "r", reports_dir=None, quiet=True)
+        assert loop.stats()["requests"] == 0

@@ -156,6 +156,7 @@ def _run(
 
     check_plan(plan, judges=client is None)  # a custom client needs no keys
     from harness.judges.plan import build_judges
+    from harness.plan_retrieval import warn_empty_contexts
     from harness.redaction import register_model
 
     judges = build_judges(plan)  # every judge prompt it can render, before any call
@@ -186,6 +187,7 @@ def _run(
             if not record.get("cached"):
                 prior_cost += record.get("cost_usd") or 0.0
         check_before_run(plan, skip, prior_cost=prior_cost, **(gate or {}))
+        warn_empty_contexts(plan)  # after every check that refuses a run
         ray_client = _ray_client(ray, plan)
         fresh = manifest_for(plan, run_id, "running", overrides)
         manifest = {**old, "status": "running", "resumed_at": now(),
@@ -194,6 +196,7 @@ def _run(
         manifest.pop("stopped_early", None)  # this run goes on; a new stop records its own
     else:
         check_before_run(plan, **(gate or {}))  # before the run folder exists
+        warn_empty_contexts(plan)  # after every check that refuses a run
         ray_client = _ray_client(ray, plan)
         run_id = new_run_id(experiment.name)
         run_dir = results_dir / run_id

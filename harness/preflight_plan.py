@@ -11,11 +11,11 @@ from typing import Any
 
 def check_plan(plan: Any, *, warn: bool = True, judges: bool = False) -> None:
     """Before any call: each template's format suits each model (a chat template is refused
-    for a base model), no adapter is evaluated on its own training items, (``warn``) a RAG
-    variant's items that retrieved nothing are named, and (``judges``) the judges the task
-    files name have their keys."""
+    for a base model), no adapter is evaluated on its own training items, and (``judges``)
+    the judges the task files name have their keys. The run names a RAG variant's items that
+    retrieved nothing later (``harness.plan_retrieval.warn_empty_contexts``), after the budget
+    check too, so a refused run prints its error alone."""
     from harness.adapter_data import check_overlap
-    from harness.plan_retrieval import warn_empty_contexts
     from harness.preflight_judges import check_task_judges
     from harness.prompt_format import check_formats
 
@@ -23,5 +23,3 @@ def check_plan(plan: Any, *, warn: bool = True, judges: bool = False) -> None:
     check_overlap(plan, warn=warn)
     if judges:
         check_task_judges(plan)
-    if warn:  # after every check that stops the run: a refused run prints its error alone
-        warn_empty_contexts(plan)

@@ -93,3 +93,21 @@ def test_a_rag_variant_that_found_passages_for_every_item_gets_no_note(
     assert (samples.loc[samples["variant"] == "lookup", "retrieved"].map(len) > 0).all()
     assert "retrieved no passage" not in capsys.readouterr().err
     assert "Empty retrieval" not in report
+
+
+def test_a_run_refused_by_its_budget_prints_its_error_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The warning comes after every check that refuses a run, the budget's included."""
+    from harness.errors import ConfigError
+
+    monkeypatch.setenv(KEY_ENV, "sk-empty-rag-0a9b8c7d")
+    with LoopbackServer(responder=_answer) as server:
+        exp = _project(tmp_path, server.url, off_topic=OFF_TOPIC)
+        exp.write_text(exp.read_text(encoding="utf-8").replace("openai/test-model",
+                                                               "openai/gpt-4o")
+                       + "max_cost_usd: 0.0000001\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match="over max_cost_usd"):
+            harness.run(exp, results_dir=tmp_path / "results", reports_dir=None, quiet=True)
+        assert server.stats()["requests"] == 0
+    assert "retrieved no passage" not in capsys.readouterr().err

@@ -26,13 +26,10 @@ from harness.plan import Plan
 
 
 def needs_estimate(plan: Plan, *, yes: bool, force: bool) -> bool:
-    from harness.preflight_judges import task_judges
+    from harness.preflight_judges import judge_models
 
     experiment = plan.experiment
-    judges = [j.model for j in experiment.judges]
-    if experiment.pairwise is not None and experiment.pairwise.model is not None:
-        judges.append(experiment.pairwise.model)
-    judges += [model for _, model in task_judges(plan)]  # a task file's judges pay too
+    judges = judge_models(plan)  # a task file's judges pay too
     if all(m.model.startswith("hf/") for m in [*plan.models.values(), *judges]):
         return False
     budget = experiment.max_cost_usd is not None and not force

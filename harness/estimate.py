@@ -180,14 +180,10 @@ def estimate_plan(plan: Plan, skip: Iterable[str] = (), client: Any = None) -> E
 def _judge_model(plan: Any, row: ModelEstimate) -> ModelConfig:
     """The model of a judge's estimate row (its limits set how fast its calls can go): the
     experiment's judges, the pairwise judge, a task file's judges, or a model under test."""
-    from harness.preflight_judges import task_judges
+    from harness.preflight_judges import judge_models
 
-    experiment = plan.experiment
-    models = [j.model for j in experiment.judges]
-    if experiment.pairwise is not None and experiment.pairwise.model is not None:
-        models.append(experiment.pairwise.model)
-    models += [model for _, model in task_judges(plan)]
-    return next(m for m in [*models, *experiment.models] if m.model == row.model)
+    return next(m for m in [*judge_models(plan), *plan.experiment.models]
+                if m.model == row.model)
 
 
 def _local(model: ModelConfig) -> bool:

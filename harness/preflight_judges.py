@@ -78,3 +78,13 @@ def check_task_judges(plan: Any) -> None:
             problem = missing_model(model.model[len(LOCAL_PREFIX):])
             if problem:
                 raise ConfigError(problem, **where("model"))
+
+
+def judge_models(plan: Any) -> list[Any]:
+    """Every judge model a run of ``plan`` may call (``ModelConfig``): the experiment's
+    ``judges:``, the pairwise judge's own model, and the task files' judges."""
+    experiment = plan.experiment
+    models = [j.model for j in experiment.judges]
+    if experiment.pairwise is not None and experiment.pairwise.model is not None:
+        models.append(experiment.pairwise.model)
+    return models + [model for _, model in task_judges(plan)]

@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-JUDGE_ARG = "judge"
-
 
 @dataclass(frozen=True)
 class Unestimated:
@@ -34,14 +32,6 @@ class Unestimated:
     def sentence(self) -> str:
         return (f"{self.metric} (task {self.task}, judge {self.model}): {self.rule}; here "
                 f"{self.known} (any the response cache holds cost nothing)")
-
-
-def _model(written: Any) -> str | None:
-    if isinstance(written, str):
-        return written
-    if isinstance(written, dict) and isinstance(written.get("model"), str):
-        return str(written["model"])
-    return None
 
 
 def _calls(metric: str, samples: Sequence[Any]) -> tuple[str, str] | None:
@@ -65,14 +55,18 @@ def _calls(metric: str, samples: Sequence[Any]) -> tuple[str, str] | None:
 
 def unestimated(plan: Any, todo: Sequence[Any]) -> list[Unestimated]:
     """The RAG metrics of the plan's tasks that call a judge, for the samples ``todo``."""
+    from harness.scoring.rag import METRICS
+    from harness.scoring.rag_types import spec_judge_model
+
+    by_task: dict[str, list[Any]] = {}
+    for sample in todo:
+        by_task.setdefault(sample.task, []).append(sample)
     out = []
     for name, task in plan.tasks.items():
+        mine = by_task.get(name, [])
         for spec in task.scorers:
-            model = _model(spec.args.get(JUDGE_ARG))
-            if model is None:
-                continue
-            mine = [s for s in todo if s.task == name]
-            described = _calls(spec.type, mine) if mine else None
+            model = spec_judge_model(spec) if spec.type in METRICS else None
+            described = _calls(spec.type, mine) if model is not None and mine else None
             if described is not None:
-                out.append(Unestimated(name, spec.name, model, *described))
+                out.append(Unestimated(name, spec.name, model.model, *described))
     return out

@@ -76,8 +76,7 @@ def _variant_table(task: str, samples: pd.DataFrame, table: pd.DataFrame,
             row["model"], row["variant"], pct(row["mean"]),
             f"[{pct(row['ci_low'])}, {pct(row['ci_high'])}]", method, int(row["n"]),
             int(op["errors"]) if op is not None else 0,
-            int(row.get("n_scoring_errors", 0) or 0),  # of this metric (a scorer's error
-            # elsewhere leaves this score standing)
+            int(row.get("n_scoring_errors", 0) or 0),  # this metric's own (harness.stats)
             _num(op, "input_tokens"), _num(op, "output_tokens"), _num(op, "latency_s", 2),
             retrieval,
         ])

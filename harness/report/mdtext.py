@@ -42,6 +42,12 @@ def md_inline(text: str | None, limit: int = 200) -> Markdown:
     return Markdown(flat.replace("|", "&#124;") or "(empty)")  # an entity: no table splits
 
 
+def code_name(name: object) -> str:
+    """A name as a code span, or as escaped text when a code span cannot hold it."""
+    name = str(name)
+    return md_inline(name, 120) if "`" in name or "\n" in name else f"`{name}`"
+
+
 # What would become markup in a table cell, and nothing else, so that harness text such as
 # "[2.0, 11.0]", "p<0.001" or "few_shot_v2" reads the same in the raw file:
 _CELL_SPECIAL = re.compile(

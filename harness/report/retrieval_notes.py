@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness.report.mdtext import md_inline
+from harness.report.mdtext import code_name
 
 
 def rag_variants(manifest: dict[str, Any]) -> set[str]:
@@ -35,12 +35,8 @@ def empty_context_lines(samples: pd.DataFrame, manifest: dict[str, Any], task: A
         total = items.nunique()
         none = total - items[got].nunique()
         if none:
-            lines += [f"**Empty retrieval:** {_code(str(variant))} found no passage "
+            lines += [f"**Empty retrieval:** {code_name(variant)} found no passage "
                       f"for {none} of {total} items ({100 * none / total:.0f}%); their prompts "
                       "went out with an empty context, so its score mixes answers with and "
                       "without retrieval.", ""]
     return lines
-
-
-def _code(name: str) -> str:
-    return md_inline(name, 120) if "`" in name or "\n" in name else f"`{name}`"

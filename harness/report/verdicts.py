@@ -12,20 +12,11 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from harness.report.mdtext import md_inline
+from harness.report.mdtext import code_name
 from harness.stats.formatting import percent, points, pvalue
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-def _code(name: str) -> str:
-    """A name as a code span, or as escaped text when a code span cannot hold it."""
-    name = str(name)
-    if "`" in name or "\n" in name:
-        return md_inline(name, 120)
-    return f"`{name}`"
-
 
 
 def _signed(x: float) -> str:
@@ -71,7 +62,7 @@ def best_variant_sentence(summary: pd.DataFrame, comparisons: pd.DataFrame, task
     """``summary``: per-variant means (``task``, ``model``, ``variant``, ``mean``, ``n``);
     ``comparisons``: :func:`harness.analysis.compare` rows for the variant axis; ``plain``:
     names as they are (a terminal), else as markdown code spans."""
-    _q: Callable[[str], str] = str if plain else _code
+    _q: Callable[[str], str] = str if plain else code_name
     rows = summary[(summary["task"].astype(str) == str(task))
                    & (summary["model"].astype(str) == str(model))]
     unscored = [str(v) for v in rows.loc[~(rows["n"] > 0), "variant"]]

@@ -35,7 +35,9 @@ def _metric(spec: ScorerSpec) -> str:
     return spec.type
 
 
-def _judge_model(spec: ScorerSpec) -> Any:
+def spec_judge_model(spec: ScorerSpec) -> Any:
+    """The judge a RAG metric's entry names (``ModelConfig``), or None; ValueError on a bad
+    entry (the task file's check says where)."""
     from pydantic import ValidationError
 
     from harness.config import ModelConfig
@@ -57,7 +59,7 @@ def _judge_model(spec: ScorerSpec) -> Any:
 
 
 def _check(spec: ScorerSpec, task_file: Path) -> None:
-    model = _judge_model(spec)
+    model = spec_judge_model(spec)
     if model is None and _metric(spec) in NEED_JUDGE:
         raise ValueError(f"{_metric(spec)} is judged by a model: add judge: <model> (e.g. "
                          f"{{name: {spec.name}, judge: openai/gpt-4o-mini}})")
@@ -69,7 +71,7 @@ def _describe(spec: ScorerSpec, task_file: Path) -> Any:
 
 def _build(spec: ScorerSpec, context: ScoringContext) -> ScorerFn:
     metric = _metric(spec)
-    model = _judge_model(spec)
+    model = spec_judge_model(spec)
     judge = None
     if model is not None:
         judge = Judge(model=model, ask=context_ask(context), params=judge_params(model))
@@ -99,5 +101,5 @@ def judge_models(plan: Any) -> list[Any]:
     for task in plan.tasks.values():
         for spec in task.scorers:
             if spec.type in METRICS and spec.args.get("judge") is not None:
-                out.append(_judge_model(spec))
+                out.append(spec_judge_model(spec))
     return out

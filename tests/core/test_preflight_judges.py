@@ -37,13 +37,17 @@ def _rag_task(task: Path, url: str) -> None:
                       f"api_base: '{url}/v1', api_key_env: {JUDGE_ENV}}}}}")
 
 
+def _rag_experiment(tmp_path: Path, add_task: Path, url: str) -> Path:
+    """The RAG ``add`` task and an experiment whose one variant retrieves for it."""
+    _rag_task(add_task, url)
+    return experiment(tmp_path, url, variants="[{name: grounded, template: zero-shot, "
+                                              "rag: on, retriever: bm25, k: 1}]")
+
+
 def test_a_rag_judge_without_its_key_stops_the_run_before_any_call(
         tmp_path: Path, add_task: Path) -> None:
     with LoopbackServer() as server:
-        _rag_task(add_task, server.url)
-        path = experiment(tmp_path, server.url,
-                          variants="[{name: grounded, template: zero-shot, rag: on, "
-                                   "retriever: bm25, k: 1}]")
+        path = _rag_experiment(tmp_path, add_task, server.url)
         done, _ = harness_cli(tmp_path, "run", str(path), env={JUDGE_ENV: ""})
         assert server.stats()["requests"] == 0  # not one paid call of the model under test
     task_file = add_task / "task.yaml"
@@ -55,10 +59,7 @@ def test_with_its_key_set_the_same_judge_grades_every_grounded_sample(
         tmp_path: Path, add_task: Path) -> None:
     """The control: the check refuses only what cannot run."""
     with LoopbackServer() as server:
-        _rag_task(add_task, server.url)
-        path = experiment(tmp_path, server.url,
-                          variants="[{name: grounded, template: zero-shot, rag: on, "
-                                   "retriever: bm25, k: 1}]")
+        path = _rag_experiment(tmp_path, add_task, server.url)
         done, _ = harness_cli(tmp_path, "run", str(path), "--quiet",
                               env={JUDGE_ENV: "sk-judge-test"}, timeout=120)
         judged = [r for r in server.received if r.body.get("model") == "judge-model"]
